@@ -1,0 +1,88 @@
+//! One error type for the library, with the exit code the CLI reports for it.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in this crate.
+///
+/// Messages are one line and name the file (and line, field or byte) at fault,
+/// because they are shown to users as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A model folder or one of its files is missing, malformed or inconsistent.
+    #[error("{}: {message}", path.display())]
+    Model { path: PathBuf, message: String },
+    /// Input text or data that cannot be read (missing, not UTF-8, malformed).
+    #[error("{message}")]
+    Input { message: String },
+    /// A reading or writing failure of the operating system.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bad options passed by the caller.
+    #[error("{0}")]
+    Usage(String),
+    /// The tensor library failed; with a correct model this is a bug.
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// Work stopped on request (Ctrl-C) after saving what could be saved.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit codes of the `arabic-ner` command, documented in the README.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// An unexpected failure (a bug or a tensor error).
+    pub const FAILURE: i32 = 1;
+    /// Bad command-line usage.
+    pub const USAGE: i32 = 2;
+    /// Input that cannot be read: missing path, invalid UTF-8, malformed data.
+    pub const INPUT: i32 = 3;
+    /// A model that cannot be loaded.
+    pub const MODEL: i32 = 4;
+    /// A reading or writing failure of the system (disk full, permissions).
+    pub const IO: i32 = 5;
+    /// Interrupted by the user after saving.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+impl Error {
+    pub(crate) fn model(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Model {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn input(message: impl Into<String>) -> Self {
+        Error::Input {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    /// The process exit code that stands for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Model { .. } => exit::MODEL,
+            Error::Input { .. } => exit::INPUT,
+            Error::Io { .. } => exit::IO,
+            Error::Usage(_) => exit::USAGE,
+            Error::Tensor(_) => exit::FAILURE,
+            Error::Interrupted => exit::INTERRUPTED,
+        }
+    }
+}

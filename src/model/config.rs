@@ -1,0 +1,188 @@
+//! `config.json` of a Hugging Face BERT model, with the fields this crate reads.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Activation of the feed-forward layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// The exact GELU, with erf (BERT's `gelu`).
+    Gelu,
+    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
+    #[serde(alias = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
+    GeluTanh,
+    /// Rectified linear unit.
+    Relu,
+}
+
+/// Options of this project kept inside `config.json` under `arabic_ner`.
+///
+/// Python `transformers` ignores unknown keys, so one file serves both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArabicNerOptions {
+    /// Unify alef forms, alef maqsura and ta marbuta before tokenization
+    /// (only for models trained that way).
+    #[serde(default)]
+    pub normalize_letters: bool,
+    /// Strip a leading conjunction or preposition clitic from entity spans.
+    #[serde(default = "default_true")]
+    pub strip_clitics: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The BERT configuration: sizes, activation, and the label map of the
+/// token-classification head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_act")]
+    pub hidden_act: Activation,
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    #[serde(default = "default_max_pos")]
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub pad_token_id: u32,
+    /// Labels of the classifier rows; keys are row numbers as strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id2label: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label2id: Option<BTreeMap<String, usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_embedding_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architectures: Option<Vec<String>>,
+    #[serde(default)]
+    pub arabic_ner: ArabicNerOptions,
+}
+
+fn default_act() -> Activation {
+    Activation::Gelu
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_max_pos() -> usize {
+    512
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+
+impl BertConfig {
+    /// Reads and checks `config.json`.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let cfg: BertConfig = serde_json::from_str(&text)
+            .map_err(|e| Error::model(path, format!("invalid config: {e}")))?;
+        cfg.check().map_err(|m| Error::model(path, m))?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if let Some(t) = &self.position_embedding_type {
+            if t != "absolute" {
+                return Err(format!(
+                    "position_embedding_type \"{t}\" is not supported (only \"absolute\")"
+                ));
+            }
+        }
+        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+            return Err(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            ));
+        }
+        for (name, v) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("intermediate_size", self.intermediate_size),
+            ("max_position_embeddings", self.max_position_embeddings),
+            ("type_vocab_size", self.type_vocab_size),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if self.vocab_size > 10_000_000
+            || self.hidden_size > 65_536
+            || self.num_hidden_layers > 1000
+        {
+            return Err("sizes are implausibly large".into());
+        }
+        Ok(())
+    }
+
+    /// The labels in classifier-row order, from `id2label`.
+    ///
+    /// Fails when `id2label` is missing or its keys are not exactly `0..n`.
+    pub fn labels(&self, path: &Path) -> Result<Vec<String>> {
+        let map = self
+            .id2label
+            .as_ref()
+            .ok_or_else(|| Error::model(path, "no id2label: not a token-classification model"))?;
+        let mut labels = vec![None; map.len()];
+        for (k, v) in map {
+            let i: usize = k
+                .parse()
+                .map_err(|_| Error::model(path, format!("id2label key \"{k}\" is not a number")))?;
+            let slot = labels.get_mut(i).ok_or_else(|| {
+                Error::model(
+                    path,
+                    format!("id2label key {i} is out of range 0..{}", map.len()),
+                )
+            })?;
+            *slot = Some(v.clone());
+        }
+        labels
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::model(path, "id2label keys are not 0..n"))
+    }
+
+    /// Sets `id2label` and `label2id` from labels in row order.
+    pub fn set_labels(&mut self, labels: &[String]) {
+        self.id2label = Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i.to_string(), l.clone()))
+                .collect(),
+        );
+        self.label2id = Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), i))
+                .collect(),
+        );
+    }
+
+    /// Size of one attention head.
+    pub fn head_size(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}

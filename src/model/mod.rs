@@ -1,0 +1,154 @@
+//! The model: BERT encoder and head ([`bert`]), its configuration
+//! ([`config`]), checkpoint files ([`weights`]), tokenizer ([`tokenizer`]),
+//! Hub resolution ([`hub`]), and the import of the base model ([`e5s1`],
+//! [`prune`]).
+
+pub mod bert;
+pub mod config;
+pub mod e5s1;
+pub mod hub;
+pub mod prune;
+pub mod tokenizer;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use bert::BertForTokenClassification;
+use config::BertConfig;
+use tokenizer::WordTokenizer;
+use weights::Weights;
+
+/// Name of the model shipped in `models/`.
+pub const DEFAULT_MODEL_NAME: &str = "arabic-ner-e5-small";
+
+/// Where the default model is looked for: `ARABIC_NER_MODEL` if set, else the
+/// `models/` folder of this source tree.
+pub fn default_model_dir() -> PathBuf {
+    match std::env::var_os("ARABIC_NER_MODEL") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(DEFAULT_MODEL_NAME),
+    }
+}
+
+/// A loaded token-classification model: network, labels, tokenizer.
+pub struct NerModel {
+    /// The model's `config.json`.
+    pub config: BertConfig,
+    /// Label of each classifier row.
+    pub labels: Vec<String>,
+    /// The network.
+    pub net: BertForTokenClassification,
+    /// Word-piece tokenizer.
+    pub tokenizer: WordTokenizer,
+    /// Folder the model was read from.
+    pub dir: PathBuf,
+}
+
+impl NerModel {
+    /// Loads a model from a folder or a Hub id (see [`hub::resolve`]).
+    pub fn load(spec: &str) -> Result<Self> {
+        Self::from_dir(&hub::resolve(spec)?)
+    }
+
+    /// Loads a model folder in Hugging Face layout.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let cfg_path = dir.join("config.json");
+        if !cfg_path.is_file() {
+            return Err(Error::model(dir, "no config.json in the model folder"));
+        }
+        let config = BertConfig::from_file(&cfg_path)?;
+        let labels = config.labels(&cfg_path)?;
+        let tokenizer = WordTokenizer::from_dir(dir)?;
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(Error::model(
+                dir,
+                format!(
+                    "the tokenizer has {} pieces but config.json says vocab_size {}",
+                    tokenizer.vocab_size(),
+                    config.vocab_size
+                ),
+            ));
+        }
+        let weights = Weights::from_dir(dir)?;
+        if let Some(dims) = weights.dims("classifier.weight") {
+            if dims.first() != Some(&labels.len()) {
+                return Err(Error::model(
+                    weights.source(),
+                    format!(
+                        "classifier.weight has {} rows but config.json has {} labels in id2label",
+                        dims.first().copied().unwrap_or(0),
+                        labels.len()
+                    ),
+                ));
+            }
+        }
+        let net = BertForTokenClassification::load(&weights, &config, labels.len())?;
+        Ok(NerModel {
+            config,
+            labels,
+            net,
+            tokenizer,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Most word pieces a window may hold, without the two special tokens.
+    pub fn max_pieces(&self) -> usize {
+        self.config.max_position_embeddings.saturating_sub(2).max(1)
+    }
+}
+
+/// Token ids and attention mask `[batch, len]` for sequences padded to the
+/// longest one with `pad`.
+pub fn pad_batch(seqs: &[&[u32]], pad: u32) -> Result<(candle_core::Tensor, candle_core::Tensor)> {
+    let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
+    let mut ids = Vec::with_capacity(seqs.len() * len);
+    let mut mask = Vec::with_capacity(seqs.len() * len);
+    for s in seqs {
+        ids.extend_from_slice(s);
+        ids.extend(std::iter::repeat_n(pad, len - s.len()));
+        mask.extend(std::iter::repeat_n(1u8, s.len()));
+        mask.extend(std::iter::repeat_n(0u8, len - s.len()));
+    }
+    let dev = candle_core::Device::Cpu;
+    let ids = candle_core::Tensor::from_vec(ids, (seqs.len(), len), &dev)?;
+    let mask = candle_core::Tensor::from_vec(mask, (seqs.len(), len), &dev)?;
+    Ok((ids, mask))
+}
+
+/// Splits words into consecutive windows of at most `max_pieces` pieces,
+/// overlapping by about `overlap` pieces; returns word ranges. A single word
+/// longer than a window gets a window of its own (its pieces are cut later).
+pub fn windows(
+    enc: &tokenizer::EncodedWords,
+    max_pieces: usize,
+    overlap: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let n = enc.words();
+    let max_pieces = max_pieces.max(1);
+    let overlap = overlap.min(max_pieces / 2);
+    let pieces = |a: usize, b: usize| enc.starts[b] - enc.starts[a];
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && pieces(start, end + 1) <= max_pieces {
+            end += 1;
+        }
+        out.push(start..end);
+        if end == n {
+            break;
+        }
+        // Step back from the end while the overlap stays within budget, but
+        // always move forward.
+        let mut next = end;
+        while next > start + 1 && pieces(next - 1, end) <= overlap {
+            next -= 1;
+        }
+        start = next;
+    }
+    out
+}

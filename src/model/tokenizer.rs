@@ -1,0 +1,170 @@
+//! Word-piece tokenization of pre-split words, for `tokenizer.json` files
+//! (WordPiece, Unigram, BPE) and for a bare BERT `vocab.txt`.
+
+use std::path::Path;
+
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::Tokenizer;
+
+use crate::error::{Error, Result};
+
+/// Splits single words into vocabulary ids and knows the special tokens.
+///
+/// Words are tokenized one at a time: every supported pre-tokenizer treats a
+/// space as a hard boundary, so a word gets the same pieces alone as inside a
+/// sentence, and tagging does not depend on batching or windows.
+pub struct WordTokenizer {
+    inner: Tokenizer,
+    /// Id of the sequence-start token (`[CLS]` or `<s>`).
+    pub cls: u32,
+    /// Id of the sequence-end token (`[SEP]` or `</s>`).
+    pub sep: u32,
+    /// Id of the unknown-piece token, used for words that give no piece.
+    pub unk: u32,
+    vocab_size: usize,
+}
+
+fn first_id(tok: &Tokenizer, names: &[&str]) -> Option<u32> {
+    names.iter().find_map(|n| tok.token_to_id(n))
+}
+
+impl WordTokenizer {
+    /// Loads `tokenizer.json`, or builds a BERT WordPiece tokenizer from
+    /// `vocab.txt` and the options of `tokenizer_config.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let json = dir.join("tokenizer.json");
+        let vocab = dir.join("vocab.txt");
+        let (inner, path) = if json.is_file() {
+            let t = Tokenizer::from_file(&json)
+                .map_err(|e| Error::model(&json, format!("invalid tokenizer: {e}")))?;
+            (t, json)
+        } else if vocab.is_file() {
+            (Self::wordpiece(dir, &vocab)?, vocab)
+        } else {
+            return Err(Error::model(
+                dir,
+                "no tokenizer.json or vocab.txt in the model folder",
+            ));
+        };
+        Self::new(inner, &path)
+    }
+
+    fn wordpiece(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
+        let cfg_path = dir.join("tokenizer_config.json");
+        let cfg: serde_json::Value = if cfg_path.is_file() {
+            let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+            serde_json::from_str(&text)
+                .map_err(|e| Error::model(&cfg_path, format!("invalid JSON: {e}")))?
+        } else {
+            serde_json::Value::Null
+        };
+        let lower = cfg
+            .get("do_lower_case")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let strip_accents = cfg.get("strip_accents").and_then(|v| v.as_bool());
+        let unk = cfg
+            .get("unk_token")
+            .and_then(|v| v.as_str())
+            .unwrap_or("[UNK]");
+        let vocab_str = vocab
+            .to_str()
+            .ok_or_else(|| Error::model(vocab, "path is not UTF-8"))?;
+        let model = WordPiece::from_file(vocab_str)
+            .unk_token(unk.to_string())
+            .build()
+            .map_err(|e| Error::model(vocab, format!("invalid vocabulary: {e}")))?;
+        let mut tok = Tokenizer::new(model);
+        let _ = tok.with_normalizer(Some(BertNormalizer::new(true, true, strip_accents, lower)));
+        tok.with_pre_tokenizer(Some(BertPreTokenizer));
+        Ok(tok)
+    }
+
+    fn new(inner: Tokenizer, path: &Path) -> Result<Self> {
+        let cls = first_id(&inner, &["[CLS]", "<s>"])
+            .ok_or_else(|| Error::model(path, "no [CLS] or <s> token in the vocabulary"))?;
+        let sep = first_id(&inner, &["[SEP]", "</s>"])
+            .ok_or_else(|| Error::model(path, "no [SEP] or </s> token in the vocabulary"))?;
+        let unk = first_id(&inner, &["[UNK]", "<unk>"])
+            .ok_or_else(|| Error::model(path, "no [UNK] or <unk> token in the vocabulary"))?;
+        let vocab_size = inner.get_vocab_size(true);
+        Ok(WordTokenizer {
+            inner,
+            cls,
+            sep,
+            unk,
+            vocab_size,
+        })
+    }
+
+    /// Number of ids the tokenizer can produce (with added tokens).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// Appends the ids of one word to `out`; a word that gives no piece at
+    /// all (for example a lone symbol the vocabulary lacks) gives `unk`, so
+    /// that every word has at least one piece to carry its label.
+    pub fn push_word(&self, word: &str, out: &mut Vec<u32>) -> Result<usize> {
+        let enc = self
+            .inner
+            .encode(word, false)
+            .map_err(|e| Error::input(format!("cannot tokenize {word:?}: {e}")))?;
+        let ids = enc.get_ids();
+        if ids.is_empty() {
+            out.push(self.unk);
+            return Ok(1);
+        }
+        out.extend_from_slice(ids);
+        Ok(ids.len())
+    }
+
+    /// The pieces of a word as strings (for tests and debugging).
+    pub fn pieces(&self, word: &str) -> Result<Vec<String>> {
+        let enc = self
+            .inner
+            .encode(word, false)
+            .map_err(|e| Error::input(format!("cannot tokenize {word:?}: {e}")))?;
+        Ok(enc.get_tokens().to_vec())
+    }
+}
+
+/// Word pieces of a sequence of words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedWords {
+    /// Piece ids, without special tokens.
+    pub ids: Vec<u32>,
+    /// `starts[i]..starts[i + 1]` are the pieces of word `i`; one entry more
+    /// than there are words.
+    pub starts: Vec<usize>,
+}
+
+impl EncodedWords {
+    /// Number of words.
+    pub fn words(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// The pieces of word `i`.
+    pub fn word(&self, i: usize) -> &[u32] {
+        &self.ids[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
+impl WordTokenizer {
+    /// Pieces of each word, in order; words should already be normalized.
+    pub fn encode_words<S: AsRef<str>>(&self, words: &[S]) -> Result<EncodedWords> {
+        let mut out = EncodedWords {
+            ids: Vec::with_capacity(words.len() * 2),
+            starts: Vec::with_capacity(words.len() + 1),
+        };
+        out.starts.push(0);
+        for w in words {
+            self.push_word(w.as_ref(), &mut out.ids)?;
+            out.starts.push(out.ids.len());
+        }
+        Ok(out)
+    }
+}

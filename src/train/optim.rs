@@ -1,0 +1,171 @@
+//! AdamW with decoupled weight decay, updating parameters in place.
+//!
+//! One fused pass over each parameter (moments, bias correction, decay,
+//! clipping scale) instead of a dozen tensor ops that each allocate a copy:
+//! the optimizer step is then a small part of a training step.
+
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
+
+use crate::error::{Error, Result};
+
+/// One trained tensor with its optimizer state.
+pub struct Param {
+    /// Hugging Face name of the tensor.
+    pub name: String,
+    /// The variable the model reads.
+    pub var: Var,
+    /// First moment.
+    pub m: Vec<f32>,
+    /// Second moment.
+    pub v: Vec<f32>,
+    /// Whether weight decay applies (not to biases and norms).
+    pub decay: bool,
+}
+
+impl Param {
+    /// A parameter with zeroed moments; decay follows BERT's convention.
+    pub fn new(name: String, var: Var) -> Self {
+        let n = var.elem_count();
+        let decay = !(name.ends_with(".bias") || name.contains("LayerNorm"));
+        Param {
+            name,
+            var,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            decay,
+        }
+    }
+}
+
+/// Hyper-parameters of one AdamW step.
+#[derive(Debug, Clone, Copy)]
+pub struct AdamW {
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+}
+
+impl Default for AdamW {
+    fn default() -> Self {
+        AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+}
+
+struct Step<'a> {
+    moments: Mutex<(&'a mut [f32], &'a mut [f32])>,
+    lr: f32,
+    /// Gradient scale from clipping.
+    scale: f32,
+    bc1: f32,
+    bc2: f32,
+    decay: f32,
+    hp: AdamW,
+}
+
+impl InplaceOp2 for Step<'_> {
+    fn name(&self) -> &'static str {
+        "adamw-step"
+    }
+
+    fn cpu_fwd(
+        &self,
+        dst: &mut CpuStorage,
+        dst_l: &Layout,
+        grad: &CpuStorage,
+        grad_l: &Layout,
+    ) -> candle_core::Result<()> {
+        let (CpuStorage::F32(theta), CpuStorage::F32(g)) = (dst, grad) else {
+            candle_core::bail!("adamw-step: f32 tensors expected");
+        };
+        let (Some((t0, t1)), Some((g0, g1))) =
+            (dst_l.contiguous_offsets(), grad_l.contiguous_offsets())
+        else {
+            candle_core::bail!("adamw-step: contiguous tensors expected");
+        };
+        let theta = &mut theta[t0..t1];
+        let g = &g[g0..g1];
+        let mut guard = self
+            .moments
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("adamw-step: poisoned state".into()))?;
+        let (m, v) = &mut *guard;
+        if theta.len() != g.len() || m.len() != g.len() || v.len() != g.len() {
+            candle_core::bail!("adamw-step: size mismatch");
+        }
+        let hp = self.hp;
+        for i in 0..theta.len() {
+            let gi = g[i] * self.scale;
+            m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
+            v[i] = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
+            let update = (m[i] / self.bc1) / ((v[i] / self.bc2).sqrt() + hp.eps);
+            theta[i] -= self.lr * (update + self.decay * theta[i]);
+        }
+        Ok(())
+    }
+}
+
+/// Global L2 norm of the gradients of `params`.
+pub fn grad_norm(params: &[Param], grads: &candle_core::backprop::GradStore) -> Result<f32> {
+    let mut sum = 0f64;
+    for p in params {
+        if let Some(g) = grads.get(p.var.as_tensor()) {
+            sum += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+        }
+    }
+    Ok(sum.sqrt() as f32)
+}
+
+impl AdamW {
+    /// Applies one update at learning rate `lr`; `step` counts from 1;
+    /// gradients are multiplied by `scale` (clipping) first.
+    pub fn step(
+        &self,
+        params: &mut [Param],
+        grads: &candle_core::backprop::GradStore,
+        lr: f32,
+        step: u64,
+        scale: f32,
+    ) -> Result<()> {
+        let bc1 = 1.0 - self.beta1.powi(step as i32);
+        let bc2 = 1.0 - self.beta2.powi(step as i32);
+        for p in params.iter_mut() {
+            let Some(g) = grads.get(p.var.as_tensor()) else {
+                continue;
+            };
+            let g: Tensor = g.contiguous()?;
+            let op = Step {
+                moments: Mutex::new((&mut p.m, &mut p.v)),
+                lr,
+                scale,
+                bc1,
+                bc2,
+                decay: if p.decay { self.weight_decay } else { 0.0 },
+                hp: *self,
+            };
+            p.var
+                .as_tensor()
+                .inplace_op2(&g, &op)
+                .map_err(|e| Error::Usage(format!("optimizer step on {}: {e}", p.name)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Learning rate at `step` (from 0): linear warm-up, then linear decay to 0.
+pub fn linear_schedule(base: f64, step: u64, warmup: u64, total: u64) -> f64 {
+    if step < warmup {
+        base * (step + 1) as f64 / warmup as f64
+    } else if total > warmup {
+        base * (total.saturating_sub(step)) as f64 / (total - warmup) as f64
+    } else {
+        base
+    }
+}

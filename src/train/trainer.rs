@@ -1,0 +1,823 @@
+//! The fine-tuning loop: data to batches, forward and backward passes,
+//! AdamW, evaluation on dev data each epoch, checkpoints and resumption.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use serde::{Deserialize, Serialize};
+
+use super::data::{read_conll, LabelMap, ReadOptions, Sentence};
+use super::metrics::{score, Scores};
+use super::optim::{grad_norm, linear_schedule, AdamW, Param};
+use crate::error::{Error, Result};
+use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
+use crate::model::config::BertConfig;
+use crate::model::tokenizer::WordTokenizer;
+use crate::model::weights::{save_safetensors, write_atomic, Storage, Weights};
+use crate::model::{hub, pad_batch, windows};
+use crate::scheme::Scheme;
+use crate::text::normalize::{normalize, NormalizeOptions};
+use crate::values::date::is_date_word;
+
+/// Loss target of pieces that are not scored.
+const IGNORE: i64 = -1;
+
+/// One labelled corpus and how to read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Corpus {
+    /// The CoNLL file.
+    pub path: PathBuf,
+    /// Entity types to rename or drop.
+    #[serde(default, with = "map_as_string")]
+    pub map: LabelMap,
+    /// Tag scheme, or `None` to detect it.
+    #[serde(default)]
+    pub scheme: Option<Scheme>,
+}
+
+mod map_as_string {
+    use super::LabelMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(m: &LabelMap, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&m.to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LabelMap, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Everything a training run needs; saved with the model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Pretrained BERT: a folder or a Hub id.
+    pub base: String,
+    pub train: Vec<Corpus>,
+    pub dev: Option<Corpus>,
+    /// Output folder: the best model, and `checkpoints/` to resume from.
+    pub out: PathBuf,
+    pub epochs: usize,
+    pub lr: f64,
+    pub batch_size: usize,
+    /// Fraction of all steps spent warming up.
+    pub warmup: f64,
+    pub weight_decay: f64,
+    /// Gradient clipping on the global L2 norm (0 = off).
+    pub clip: f64,
+    pub seed: u64,
+    /// Longest training window in word pieces (without special tokens).
+    pub max_pieces: usize,
+    /// Keep the word embeddings fixed (faster, less memory).
+    pub freeze_embeddings: bool,
+    /// Dropout of hidden states and attention; `None` keeps the base's.
+    pub dropout: Option<f64>,
+    /// Do not score date-like words as `O` in corpora without DATE labels.
+    pub mask_unlabelled_dates: bool,
+    /// Save a checkpoint every this many steps (0 = at epoch ends only).
+    pub save_every: u64,
+    /// Stop after this many steps in all (0 = no limit); for tests and
+    /// interrupted-run experiments.
+    pub max_steps: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            base: String::new(),
+            train: Vec::new(),
+            dev: None,
+            out: PathBuf::from("model-out"),
+            epochs: 3,
+            lr: 5e-5,
+            batch_size: 16,
+            warmup: 0.1,
+            weight_decay: 0.01,
+            clip: 1.0,
+            seed: 42,
+            max_pieces: 254,
+            freeze_embeddings: false,
+            dropout: None,
+            mask_unlabelled_dates: true,
+            save_every: 500,
+            max_steps: 0,
+        }
+    }
+}
+
+/// What the caller is told as training goes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Data is read: examples and total steps.
+    Start {
+        examples: usize,
+        steps: u64,
+        labels: Vec<String>,
+    },
+    /// After each step.
+    Step {
+        step: u64,
+        total: u64,
+        epoch: usize,
+        loss: f32,
+        lr: f64,
+        tokens_per_sec: f64,
+    },
+    /// After each epoch's dev evaluation.
+    Epoch {
+        epoch: usize,
+        loss: f32,
+        dev_f1: Option<f64>,
+        best: bool,
+        seconds: f64,
+        scores: Option<Box<Scores>>,
+    },
+    /// A checkpoint was written.
+    Checkpoint { step: u64, path: PathBuf },
+}
+
+/// Outcome of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub best_dev_f1: Option<f64>,
+    pub steps: u64,
+    pub seconds: f64,
+    pub tokens_per_sec: f64,
+}
+
+/// A window of a sentence ready for the model.
+#[derive(Debug, Clone)]
+pub(crate) struct Example {
+    /// `[CLS] pieces [SEP]`.
+    ids: Vec<u32>,
+    /// Label id per position, or [`IGNORE`].
+    targets: Vec<i64>,
+    /// Index of the sentence and of its first word, for reassembly.
+    sentence: usize,
+    first_word: usize,
+    /// Position of each word's first piece in `ids`.
+    word_pos: Vec<usize>,
+}
+
+/// Training state written with each checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    step: u64,
+    epoch: usize,
+    /// Batches of `epoch` already done.
+    batch_in_epoch: usize,
+    best_dev_f1: Option<f64>,
+    labels: Vec<String>,
+}
+
+/// Labels `O`, `B-X`, `I-X` for the given entity types, sorted by type.
+pub fn bio_labels(types: &BTreeSet<String>) -> Vec<String> {
+    let mut labels = vec!["O".to_string()];
+    for t in types {
+        labels.push(format!("B-{t}"));
+        labels.push(format!("I-{t}"));
+    }
+    labels
+}
+
+fn entity_types(sentences: &[Sentence]) -> BTreeSet<String> {
+    sentences
+        .iter()
+        .flat_map(|s| s.tags.iter())
+        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
+        .collect()
+}
+
+/// Reads a corpus, with errors that name the file and line.
+pub fn read_corpus(c: &Corpus) -> Result<Vec<Sentence>> {
+    let opts = ReadOptions {
+        scheme: c.scheme,
+        map: c.map.clone(),
+    };
+    read_conll(&c.path, &opts).map_err(|e| Error::input(e.to_string()))
+}
+
+/// Turns sentences into model windows; `mask_dates` leaves date-like words
+/// tagged `O` out of the loss.
+pub(crate) fn make_examples(
+    sentences: &[Sentence],
+    tok: &WordTokenizer,
+    norm: &NormalizeOptions,
+    label_ids: &HashMap<String, i64>,
+    max_pieces: usize,
+    mask_dates: bool,
+) -> Result<Vec<Example>> {
+    let mut out = Vec::new();
+    for (si, s) in sentences.iter().enumerate() {
+        let words: Vec<String> = s.words.iter().map(|w| normalize(w, norm).text).collect();
+        let enc = tok.encode_words(&words)?;
+        for range in windows(&enc, max_pieces, 0) {
+            let mut ids = vec![tok.cls];
+            let mut targets = vec![IGNORE];
+            let mut word_pos = Vec::with_capacity(range.len());
+            for wi in range.clone() {
+                let pieces = enc.word(wi);
+                let room = (max_pieces + 1).saturating_sub(ids.len());
+                let pieces = &pieces[..pieces.len().min(room.max(1))];
+                let tag = &s.tags[wi];
+                let target = if mask_dates && tag == "O" && is_date_word(&s.words[wi]) {
+                    IGNORE
+                } else {
+                    *label_ids.get(tag.as_str()).ok_or_else(|| {
+                        Error::input(format!(
+                            "line {}: label {tag} is not in the model's label set",
+                            s.line
+                        ))
+                    })?
+                };
+                word_pos.push(ids.len());
+                ids.extend_from_slice(pieces);
+                targets.push(target);
+                targets.extend(std::iter::repeat_n(IGNORE, pieces.len() - 1));
+            }
+            ids.push(tok.sep);
+            targets.push(IGNORE);
+            out.push(Example {
+                ids,
+                targets,
+                sentence: si,
+                first_word: range.start,
+                word_pos,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Batches of example indices: shuffled, then sorted by length within pools
+/// of 50 batches so padding stays small, then the batches shuffled.
+fn make_batches(examples: &[Example], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = Dropout::new(seed);
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    shuffle(&mut order, &mut rng);
+    let pool = batch_size * 50;
+    for chunk in order.chunks_mut(pool) {
+        chunk.sort_by_key(|&i| examples[i].ids.len());
+    }
+    let mut batches: Vec<Vec<usize>> = order.chunks(batch_size).map(|c| c.to_vec()).collect();
+    shuffle(&mut batches, &mut rng);
+    batches
+}
+
+fn shuffle<T>(v: &mut [T], rng: &mut Dropout) {
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+/// Mixes the run seed with a counter into an independent stream seed.
+fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ a.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+        ^ b.rotate_left(32)
+}
+
+fn batch_tensors(
+    examples: &[Example],
+    idx: &[usize],
+    pad: u32,
+) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+    let seqs: Vec<&[u32]> = idx.iter().map(|&i| examples[i].ids.as_slice()).collect();
+    let (ids, mask) = pad_batch(&seqs, pad)?;
+    let len = ids.dims()[1];
+    let mut targets = Vec::with_capacity(idx.len() * len);
+    let mut weights = Vec::with_capacity(idx.len() * len);
+    for &i in idx {
+        let t = &examples[i].targets;
+        for p in 0..len {
+            let v = t.get(p).copied().unwrap_or(IGNORE);
+            targets.push(v.max(0) as u32);
+            weights.push(if v >= 0 { 1f32 } else { 0f32 });
+        }
+    }
+    let dev = Device::Cpu;
+    let targets = Tensor::from_vec(targets, (idx.len(), len), &dev)?;
+    let weights = Tensor::from_vec(weights, (idx.len(), len), &dev)?;
+    Ok((ids, mask, targets, weights))
+}
+
+/// Mean cross-entropy over scored positions.
+fn loss_fn(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let picked = logp.gather(&targets.unsqueeze(2)?, 2)?.squeeze(2)?;
+    let count = weights.sum_all()?.to_scalar::<f32>()?.max(1.0);
+    Ok(((picked * weights)?.sum_all()? * (-1.0 / count as f64))?)
+}
+
+/// Predicted label ids per word for examples, reassembled per sentence.
+pub(crate) fn predict_examples(
+    net: &BertForTokenClassification,
+    examples: &[Example],
+    sentences: usize,
+    batch_size: usize,
+    pad: u32,
+) -> Result<Vec<Vec<usize>>> {
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); sentences];
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.sort_by_key(|&i| examples[i].ids.len());
+    for chunk in order.chunks(batch_size.max(1)) {
+        let seqs: Vec<&[u32]> = chunk.iter().map(|&i| examples[i].ids.as_slice()).collect();
+        let (ids, mask) = pad_batch(&seqs, pad)?;
+        let logits = net.forward(&ids, &mask, &mut Mode::Eval)?;
+        let best = logits.argmax(D::Minus1)?.to_vec2::<u32>()?;
+        for (row, &i) in chunk.iter().enumerate() {
+            let ex = &examples[i];
+            for (k, &p) in ex.word_pos.iter().enumerate() {
+                out[ex.sentence].push((ex.first_word + k, best[row][p] as usize));
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|mut v| {
+            v.sort();
+            v.into_iter().map(|(_, l)| l).collect()
+        })
+        .collect())
+}
+
+struct Run {
+    cfg: BertConfig,
+    base_dir: PathBuf,
+    labels: Vec<String>,
+    params: Vec<Param>,
+    net: BertForTokenClassification,
+    frozen: Weights,
+}
+
+impl Run {
+    /// Builds trainable variables from `weights` and the model reading them.
+    fn new(
+        base_dir: PathBuf,
+        cfg: BertConfig,
+        labels: Vec<String>,
+        weights: &Weights,
+        freeze_embeddings: bool,
+    ) -> Result<Self> {
+        let mut live = weights.clone();
+        let mut params = Vec::new();
+        for (name, t) in weights.sorted() {
+            if freeze_embeddings && name == "embeddings.word_embeddings.weight" {
+                continue;
+            }
+            if !is_model_param(name) {
+                continue;
+            }
+            let var = Var::from_tensor(&t.to_dtype(DType::F32)?.contiguous()?)?;
+            live.insert(name, var.as_tensor().clone());
+            params.push(Param::new(name.to_string(), var));
+        }
+        let net = BertForTokenClassification::load(&live, &cfg, labels.len())?;
+        Ok(Run {
+            cfg,
+            base_dir,
+            labels,
+            params,
+            net,
+            frozen: live,
+        })
+    }
+
+    /// All tensors in Hugging Face `BertForTokenClassification` naming.
+    fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        self.frozen
+            .sorted()
+            .into_iter()
+            .filter(|(n, _)| is_model_param(n))
+            .map(|(n, t)| {
+                let name = if n.starts_with("classifier.") {
+                    n.to_string()
+                } else {
+                    format!("bert.{n}")
+                };
+                (name, t.clone())
+            })
+            .collect()
+    }
+}
+
+fn is_model_param(name: &str) -> bool {
+    name.starts_with("embeddings.")
+        || name.starts_with("encoder.")
+        || name.starts_with("classifier.")
+}
+
+/// Writes a model folder that `arabic-ner tag` and Python `transformers`
+/// (`BertForTokenClassification`) both load.
+pub fn write_model_dir(
+    dir: &Path,
+    cfg: &BertConfig,
+    labels: &[String],
+    tensors: &[(String, Tensor)],
+    tokenizer_from: &Path,
+    storage: Storage,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut cfg = cfg.clone();
+    cfg.set_labels(labels);
+    cfg.architectures = Some(vec!["BertForTokenClassification".into()]);
+    cfg.model_type = Some("bert".into());
+    let json = serde_json::to_string_pretty(&cfg).map_err(|e| Error::model(dir, e.to_string()))?;
+    save_safetensors(tensors, &dir.join("model.safetensors"), storage)?;
+    for name in ["tokenizer.json", "vocab.txt", "tokenizer_config.json"] {
+        let src = tokenizer_from.join(name);
+        let dst = dir.join(name);
+        if src.is_file() && src != dst {
+            let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
+            write_atomic(&dst, &bytes)?;
+        }
+    }
+    write_atomic(&dir.join("config.json"), json.as_bytes())
+}
+
+fn checkpoint_root(out: &Path) -> PathBuf {
+    out.join("checkpoints")
+}
+
+/// Saves parameters, optimizer moments and state into a fresh folder, then
+/// points `checkpoints/latest` at it: a kill at any moment leaves `latest`
+/// naming a complete checkpoint.
+fn save_checkpoint(run: &Run, state: &State, out: &Path) -> Result<PathBuf> {
+    let root = checkpoint_root(out);
+    let dir = root.join(format!("step-{}", state.step));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut moments = Vec::with_capacity(run.params.len() * 2);
+    for p in &run.params {
+        let shape = p.var.dims().to_vec();
+        moments.push((
+            format!("m.{}", p.name),
+            Tensor::from_slice(&p.m, shape.clone(), &Device::Cpu)?,
+        ));
+        moments.push((
+            format!("v.{}", p.name),
+            Tensor::from_slice(&p.v, shape, &Device::Cpu)?,
+        ));
+    }
+    save_safetensors(
+        &run.named_tensors(),
+        &dir.join("model.safetensors"),
+        Storage::F32,
+    )?;
+    save_safetensors(&moments, &dir.join("optimizer.safetensors"), Storage::F32)?;
+    let json =
+        serde_json::to_string_pretty(state).map_err(|e| Error::model(&dir, e.to_string()))?;
+    write_atomic(&dir.join("state.json"), json.as_bytes())?;
+    let previous = std::fs::read_to_string(root.join("latest")).ok();
+    write_atomic(
+        &root.join("latest"),
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    if let Some(prev) = previous {
+        let prev = root.join(prev.trim());
+        if prev != dir && prev.starts_with(&root) {
+            let _ = std::fs::remove_dir_all(prev);
+        }
+    }
+    Ok(dir)
+}
+
+fn load_checkpoint(out: &Path) -> Result<Option<(PathBuf, State)>> {
+    let root = checkpoint_root(out);
+    let latest = root.join("latest");
+    let Ok(name) = std::fs::read_to_string(&latest) else {
+        return Ok(None);
+    };
+    let dir = root.join(name.trim());
+    let state_path = dir.join("state.json");
+    let text = std::fs::read_to_string(&state_path).map_err(|e| Error::io(&state_path, e))?;
+    let state: State = serde_json::from_str(&text)
+        .map_err(|e| Error::model(&state_path, format!("invalid state: {e}")))?;
+    Ok(Some((dir, state)))
+}
+
+/// Runs training. `interrupt` is polled after every step: when set, a
+/// checkpoint is saved and [`Error::Interrupted`] returned.
+pub fn train(
+    opts: &TrainOptions,
+    interrupt: &AtomicBool,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<TrainReport> {
+    let t0 = Instant::now();
+    if opts.train.is_empty() {
+        return Err(Error::Usage("no training data (--train)".into()));
+    }
+    if opts.batch_size == 0 || opts.epochs == 0 {
+        return Err(Error::Usage(
+            "--batch-size and --epochs must be positive".into(),
+        ));
+    }
+    let base_dir = hub::resolve(&opts.base)?;
+    let mut cfg = BertConfig::from_file(&base_dir.join("config.json"))?;
+    if let Some(p) = opts.dropout {
+        cfg.hidden_dropout_prob = p;
+        cfg.attention_probs_dropout_prob = p;
+    }
+    let tok = WordTokenizer::from_dir(&base_dir)?;
+    let norm = NormalizeOptions {
+        letters: cfg.arabic_ner.normalize_letters,
+    };
+
+    // Data: labels are the union of entity types over training corpora.
+    let mut corpora = Vec::new();
+    for c in &opts.train {
+        corpora.push(read_corpus(c)?);
+    }
+    let dev = opts.dev.as_ref().map(read_corpus).transpose()?;
+    let mut types = BTreeSet::new();
+    for c in &corpora {
+        types.extend(entity_types(c));
+    }
+    let labels = bio_labels(&types);
+    let label_ids: HashMap<String, i64> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), i as i64))
+        .collect();
+    let mut examples = Vec::new();
+    for c in &corpora {
+        let lacks_dates = types.contains("DATE") && !entity_types(c).contains("DATE");
+        let mask = opts.mask_unlabelled_dates && lacks_dates;
+        let mut ex = make_examples(c, &tok, &norm, &label_ids, opts.max_pieces, mask)?;
+        // Keep examples of different corpora apart for reassembly.
+        let offset = examples.len();
+        for e in &mut ex {
+            e.sentence += offset;
+        }
+        examples.extend(ex);
+    }
+    let dev_examples = match &dev {
+        Some(d) => {
+            // Dev types the model cannot predict are scored as misses, as
+            // they should be; unknown labels become O for the input side.
+            let dev_norm: Vec<Sentence> = d
+                .iter()
+                .map(|s| Sentence {
+                    words: s.words.clone(),
+                    tags: s
+                        .tags
+                        .iter()
+                        .map(|t| {
+                            if label_ids.contains_key(t) {
+                                t.clone()
+                            } else {
+                                "O".into()
+                            }
+                        })
+                        .collect(),
+                    line: s.line,
+                })
+                .collect();
+            Some(make_examples(
+                &dev_norm,
+                &tok,
+                &norm,
+                &label_ids,
+                opts.max_pieces,
+                false,
+            )?)
+        }
+        None => None,
+    };
+
+    // Model: resume from a checkpoint, or the base with a fresh classifier.
+    let resumed = load_checkpoint(&opts.out)?;
+    let (weights, mut state) = match &resumed {
+        Some((dir, state)) => {
+            if state.labels != labels {
+                return Err(Error::model(
+                    dir,
+                    "checkpoint labels differ from the training data's",
+                ));
+            }
+            let mut w = Weights::from_dir(dir)?;
+            if !w.contains("classifier.weight") {
+                return Err(Error::model(dir, "checkpoint has no classifier"));
+            }
+            if opts.freeze_embeddings {
+                // Frozen embeddings are saved too; nothing to add.
+                w.insert(
+                    "embeddings.word_embeddings.weight",
+                    w.get(
+                        "embeddings.word_embeddings.weight",
+                        &[cfg.vocab_size, cfg.hidden_size],
+                    )?,
+                );
+            }
+            (w, state.clone())
+        }
+        None => {
+            let mut w = Weights::from_dir(&base_dir)?;
+            init_classifier(
+                &mut w,
+                cfg.hidden_size,
+                labels.len(),
+                derive_seed(opts.seed, 0, 0),
+            )?;
+            (
+                w,
+                State {
+                    step: 0,
+                    epoch: 0,
+                    batch_in_epoch: 0,
+                    best_dev_f1: None,
+                    labels: labels.clone(),
+                },
+            )
+        }
+    };
+    let mut run = Run::new(
+        base_dir.clone(),
+        cfg.clone(),
+        labels.clone(),
+        &weights,
+        opts.freeze_embeddings,
+    )?;
+    if let Some((dir, _)) = &resumed {
+        let opt_path = dir.join("optimizer.safetensors");
+        let moments = Weights::from_safetensors(&opt_path)?;
+        for p in &mut run.params {
+            let dims = p.var.dims().to_vec();
+            p.m = moments
+                .get(&format!("m.{}", p.name), &dims)?
+                .flatten_all()?
+                .to_vec1()?;
+            p.v = moments
+                .get(&format!("v.{}", p.name), &dims)?
+                .flatten_all()?
+                .to_vec1()?;
+        }
+    }
+
+    let per_epoch = examples.len().div_ceil(opts.batch_size) as u64;
+    let total = per_epoch * opts.epochs as u64;
+    let total = if opts.max_steps > 0 {
+        total.min(opts.max_steps)
+    } else {
+        total
+    };
+    let warmup = (total as f64 * opts.warmup).round() as u64;
+    on_event(Event::Start {
+        examples: examples.len(),
+        steps: total,
+        labels: labels.clone(),
+    });
+    let adam = AdamW {
+        weight_decay: opts.weight_decay as f32,
+        ..AdamW::default()
+    };
+    let pad = cfg.pad_token_id;
+    let mut tokens_done = 0u64;
+    let train_start = Instant::now();
+    let mut last_loss = 0f32;
+
+    while state.epoch < opts.epochs && state.step < total {
+        let epoch_start = Instant::now();
+        let batches = make_batches(
+            &examples,
+            opts.batch_size,
+            derive_seed(opts.seed, 1, state.epoch as u64),
+        );
+        let mut loss_sum = 0f64;
+        let mut loss_n = 0usize;
+        for (bi, batch) in batches.iter().enumerate().skip(state.batch_in_epoch) {
+            if state.step >= total {
+                break;
+            }
+            let (ids, mask, targets, weights) = batch_tensors(&examples, batch, pad)?;
+            let mut dropout = Dropout::new(derive_seed(opts.seed, 2, state.step));
+            let logits = run
+                .net
+                .forward(&ids, &mask, &mut Mode::Train(&mut dropout))?;
+            let loss = loss_fn(&logits, &targets, &weights)?;
+            let grads = loss.backward()?;
+            let loss_v = loss.to_scalar::<f32>()?;
+            drop_graph(loss, logits);
+            let norm = grad_norm(&run.params, &grads)?;
+            let scale = if opts.clip > 0.0 && norm as f64 > opts.clip {
+                (opts.clip / norm as f64) as f32
+            } else {
+                1.0
+            };
+            let lr = linear_schedule(opts.lr, state.step, warmup, total);
+            adam.step(&mut run.params, &grads, lr as f32, state.step + 1, scale)?;
+            drop(grads);
+            state.step += 1;
+            state.batch_in_epoch = bi + 1;
+            tokens_done += batch
+                .iter()
+                .map(|&i| examples[i].ids.len() as u64)
+                .sum::<u64>();
+            loss_sum += loss_v as f64;
+            loss_n += 1;
+            last_loss = loss_v;
+            let tps = tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9);
+            on_event(Event::Step {
+                step: state.step,
+                total,
+                epoch: state.epoch,
+                loss: loss_v,
+                lr,
+                tokens_per_sec: tps,
+            });
+            let stop = interrupt.load(Ordering::SeqCst);
+            if stop || (opts.save_every > 0 && state.step % opts.save_every == 0) {
+                let path = save_checkpoint(&run, &state, &opts.out)?;
+                on_event(Event::Checkpoint {
+                    step: state.step,
+                    path,
+                });
+            }
+            if stop {
+                return Err(Error::Interrupted);
+            }
+        }
+        if state.batch_in_epoch < batches.len() && state.step >= total {
+            // Step limit reached inside the epoch.
+            break;
+        }
+        // Epoch done: evaluate, keep the best, checkpoint.
+        let mut dev_f1 = None;
+        let mut best = false;
+        let mut scores_out = None;
+        if let (Some(d), Some(dx)) = (&dev, &dev_examples) {
+            let pred = predict_examples(&run.net, dx, d.len(), opts.batch_size * 2, pad)?;
+            let gold: Vec<Vec<String>> = d.iter().map(|s| s.tags.clone()).collect();
+            let pred: Vec<Vec<String>> = pred
+                .iter()
+                .map(|p| p.iter().map(|&l| labels[l].clone()).collect())
+                .collect();
+            let s = score(&gold, &pred);
+            let f1 = s.micro.f1;
+            dev_f1 = Some(f1);
+            best = state.best_dev_f1.is_none_or(|b| f1 > b);
+            scores_out = Some(Box::new(s));
+        }
+        if dev.is_none() || best {
+            if dev_f1.is_some() {
+                state.best_dev_f1 = dev_f1;
+            }
+            write_model_dir(
+                &opts.out,
+                &run.cfg,
+                &run.labels,
+                &run.named_tensors(),
+                &run.base_dir,
+                Storage::F32,
+            )?;
+        }
+        state.epoch += 1;
+        state.batch_in_epoch = 0;
+        let path = save_checkpoint(&run, &state, &opts.out)?;
+        on_event(Event::Checkpoint {
+            step: state.step,
+            path,
+        });
+        let epoch_loss = if loss_n > 0 {
+            (loss_sum / loss_n as f64) as f32
+        } else {
+            last_loss
+        };
+        on_event(Event::Epoch {
+            epoch: state.epoch,
+            loss: epoch_loss,
+            dev_f1,
+            best,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+            scores: scores_out,
+        });
+    }
+    if !opts.out.join("model.safetensors").is_file() {
+        write_model_dir(
+            &opts.out,
+            &run.cfg,
+            &run.labels,
+            &run.named_tensors(),
+            &run.base_dir,
+            Storage::F32,
+        )?;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    Ok(TrainReport {
+        best_dev_f1: state.best_dev_f1,
+        steps: state.step,
+        seconds: secs,
+        tokens_per_sec: tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9),
+    })
+}
+
+/// Drops the graph of a step before the optimizer writes into the weights.
+fn drop_graph(loss: Tensor, logits: Tensor) {
+    drop(loss);
+    drop(logits);
+}
