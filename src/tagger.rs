@@ -1,0 +1,539 @@
+//! From text to entities: normalization, words, windows, batches, word
+//! labels from sub-token scores, BIO decoding, spans in the original text.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::str::FromStr;
+
+use crate::entity::{Document, Entity, TaggedWord};
+use crate::error::{Error, Result};
+use crate::model::bert::Mode;
+use crate::model::{pad_batch, windows, NerModel};
+use crate::scheme::spans;
+use crate::text::clitics::leading_clitic_len;
+use crate::text::normalize::{normalize, NormalizeOptions};
+use crate::text::words::{sentence_breaks, split_words};
+use crate::values::country::country_code;
+use crate::values::date::{normalize_date, Ymd};
+
+/// How a word's label is read from the scores of its sub-tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Aggregation {
+    /// The first sub-token's scores (how the models are trained).
+    #[default]
+    First,
+    /// The mean of the sub-tokens' probabilities.
+    Average,
+    /// The scores of the sub-token that is most confident.
+    Max,
+}
+
+impl FromStr for Aggregation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "first" => Ok(Aggregation::First),
+            "average" => Ok(Aggregation::Average),
+            "max" => Ok(Aggregation::Max),
+            _ => Err(Error::Usage(format!(
+                "unknown aggregation {s:?} (first, average, max)"
+            ))),
+        }
+    }
+}
+
+/// Pseudo-label that selects places that name a sovereign state.
+pub const COUNTRY_LABEL: &str = "COUNTRY";
+
+/// Options of a [`Tagger`]; see [`TaggerBuilder`].
+#[derive(Debug, Clone)]
+pub struct TagOptions {
+    pub aggregation: Aggregation,
+    /// Windows run through the model together.
+    pub batch_size: usize,
+    /// Most word pieces in a window (without special tokens); longer
+    /// sentences are cut into overlapping windows.
+    pub max_pieces: Option<usize>,
+    /// Pieces shared by consecutive windows.
+    pub stride: usize,
+    /// Leave a leading conjunction or preposition out of entity spans.
+    pub strip_clitics: bool,
+    /// Keep only these labels (and [`COUNTRY_LABEL`] for country mentions).
+    pub labels: Option<BTreeSet<String>>,
+    /// Drop entities scored below this.
+    pub min_score: f32,
+    /// Date that relative dates (اليوم, أمس) resolve against.
+    pub reference_date: Option<Ymd>,
+}
+
+impl Default for TagOptions {
+    fn default() -> Self {
+        TagOptions {
+            aggregation: Aggregation::First,
+            batch_size: 32,
+            max_pieces: None,
+            stride: 128,
+            strip_clitics: true,
+            labels: None,
+            min_score: 0.0,
+            reference_date: None,
+        }
+    }
+}
+
+/// Builds a [`Tagger`] with options.
+///
+/// ```no_run
+/// use arabic_ner::tagger::{Aggregation, Tagger};
+/// let tagger = Tagger::builder()
+///     .model("models/arabic-ner-e5-small")
+///     .aggregation(Aggregation::Average)
+///     .labels(["PER", "LOC"])
+///     .build()?;
+/// # Ok::<(), arabic_ner::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TaggerBuilder {
+    model: Option<String>,
+    opts: TagOptions,
+}
+
+impl TaggerBuilder {
+    /// A model folder or Hub id; the default model when not set.
+    pub fn model(mut self, spec: impl Into<String>) -> Self {
+        self.model = Some(spec.into());
+        self
+    }
+    pub fn aggregation(mut self, a: Aggregation) -> Self {
+        self.opts.aggregation = a;
+        self
+    }
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.opts.batch_size = n.max(1);
+        self
+    }
+    /// Most word pieces in a window (at most the model's limit).
+    pub fn max_pieces(mut self, n: usize) -> Self {
+        self.opts.max_pieces = Some(n.max(1));
+        self
+    }
+    pub fn stride(mut self, n: usize) -> Self {
+        self.opts.stride = n;
+        self
+    }
+    /// Keep leading clitics (و ف ب ل ك) inside entity spans.
+    pub fn keep_clitics(mut self, keep: bool) -> Self {
+        self.opts.strip_clitics = !keep;
+        self
+    }
+    pub fn labels<I, S>(mut self, labels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.opts.labels = Some(labels.into_iter().map(Into::into).collect());
+        self
+    }
+    pub fn min_score(mut self, s: f32) -> Self {
+        self.opts.min_score = s;
+        self
+    }
+    pub fn reference_date(mut self, d: Ymd) -> Self {
+        self.opts.reference_date = Some(d);
+        self
+    }
+    /// Loads the model.
+    pub fn build(self) -> Result<Tagger> {
+        let model = match &self.model {
+            Some(spec) => NerModel::load(spec)?,
+            None => NerModel::from_dir(&crate::model::default_model_dir())?,
+        };
+        Ok(Tagger::with_model(model, self.opts))
+    }
+}
+
+/// Scores of one word: its label and the probability of that label.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WordScore {
+    pub label: usize,
+    pub prob: f32,
+}
+
+/// The tagger: a model loaded once, shared freely between threads.
+///
+/// ```no_run
+/// let tagger = arabic_ner::Tagger::new("models/arabic-ner-e5-small")?;
+/// for e in tagger.tag("زار الرئيس الفرنسي القاهرة يوم الأحد.")? {
+///     println!("{} {} {}..{}", e.label, e.text, e.start, e.end);
+/// }
+/// # Ok::<(), arabic_ner::Error>(())
+/// ```
+pub struct Tagger {
+    model: NerModel,
+    opts: TagOptions,
+    norm: NormalizeOptions,
+}
+
+/// A window of a sequence: word range and its model input.
+struct Window {
+    seq: usize,
+    words: Range<usize>,
+    ids: Vec<u32>,
+    /// For each word of the window, its pieces' positions in `ids`.
+    pieces: Vec<Range<usize>>,
+}
+
+impl Tagger {
+    /// Loads a model folder or Hub id with default options.
+    pub fn new(spec: &str) -> Result<Self> {
+        TaggerBuilder::default().model(spec).build()
+    }
+
+    /// A builder for options.
+    pub fn builder() -> TaggerBuilder {
+        TaggerBuilder::default()
+    }
+
+    /// Wraps a loaded model.
+    pub fn with_model(model: NerModel, opts: TagOptions) -> Self {
+        let norm = NormalizeOptions {
+            letters: model.config.arabic_ner.normalize_letters,
+        };
+        Tagger { model, opts, norm }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &NerModel {
+        &self.model
+    }
+
+    /// The options.
+    pub fn options(&self) -> &TagOptions {
+        &self.opts
+    }
+
+    /// Entity types the model can find (without B-/I- prefixes).
+    pub fn entity_types(&self) -> BTreeSet<String> {
+        self.model
+            .labels
+            .iter()
+            .filter_map(|l| l.split_once('-').map(|(_, t)| t.to_string()))
+            .collect()
+    }
+
+    /// Entities of one text.
+    pub fn tag(&self, text: &str) -> Result<Vec<Entity>> {
+        Ok(self.tag_batch(&[text])?.pop().unwrap_or_default())
+    }
+
+    /// Entities of several texts, run through the model together.
+    pub fn tag_batch(&self, texts: &[&str]) -> Result<Vec<Vec<Entity>>> {
+        Ok(self
+            .tag_documents(texts)?
+            .into_iter()
+            .map(|d| d.entities)
+            .collect())
+    }
+
+    /// Entities and labelled words of several texts.
+    pub fn tag_documents(&self, texts: &[&str]) -> Result<Vec<Document>> {
+        struct Prepared {
+            norm: crate::text::normalize::Normalized,
+            words: Vec<crate::text::words::Word>,
+            /// Word ranges of the sentences.
+            sentences: Vec<Range<usize>>,
+        }
+        let prepared: Vec<Prepared> = texts
+            .iter()
+            .map(|t| {
+                let norm = normalize(t, &self.norm);
+                let words = split_words(&norm.text);
+                let mut sentences = Vec::new();
+                let mut start = 0;
+                for b in sentence_breaks(&norm.text, &words) {
+                    if b + 1 > start && b < words.len() {
+                        sentences.push(start..b + 1);
+                        start = b + 1;
+                    }
+                }
+                if start < words.len() {
+                    sentences.push(start..words.len());
+                }
+                Prepared {
+                    norm,
+                    words,
+                    sentences,
+                }
+            })
+            .collect();
+        let mut seqs: Vec<Vec<&str>> = Vec::new();
+        for p in &prepared {
+            for s in &p.sentences {
+                seqs.push(
+                    p.words[s.clone()]
+                        .iter()
+                        .map(|w| &p.norm.text[w.start..w.end])
+                        .collect(),
+                );
+            }
+        }
+        let scores = self.score_words(&seqs)?;
+        let mut scores = scores.into_iter();
+        let mut docs = Vec::with_capacity(texts.len());
+        for (text, p) in texts.iter().zip(&prepared) {
+            let mut doc = Document::default();
+            for s in &p.sentences {
+                let sent_scores = scores.next().unwrap_or_default();
+                let labels: Vec<&str> = sent_scores
+                    .iter()
+                    .map(|w| self.model.labels[w.label].as_str())
+                    .collect();
+                for (k, wi) in s.clone().enumerate() {
+                    let w = p.words[wi];
+                    let (bs, be) = p.norm.original_span(w.start, w.end);
+                    doc.words.push(TaggedWord {
+                        byte_start: bs,
+                        byte_end: be,
+                        label: labels[k].to_string(),
+                        sentence_end: wi + 1 == s.end,
+                    });
+                }
+                for span in spans(&labels) {
+                    let first = p.words[s.start + span.start];
+                    let last = p.words[s.start + span.end - 1];
+                    let mut ns = first.start;
+                    if self.opts.strip_clitics && self.model.config.arabic_ner.strip_clitics {
+                        let k = leading_clitic_len(&p.norm.text[first.start..first.end]);
+                        if k > 0 && first.start + k < first.end {
+                            ns += k;
+                        }
+                    }
+                    let (bs, be) = p.norm.original_span(ns, last.end);
+                    if bs >= be {
+                        continue;
+                    }
+                    let score = sent_scores[span.start..span.end]
+                        .iter()
+                        .map(|w| w.prob)
+                        .sum::<f32>()
+                        / span.len().max(1) as f32;
+                    let etext = &text[bs..be];
+                    let country = match span.label.as_str() {
+                        "LOC" | "GPE" => country_code(etext),
+                        _ => None,
+                    };
+                    let date = match span.label.as_str() {
+                        "DATE" => normalize_date(etext, self.opts.reference_date),
+                        _ => None,
+                    };
+                    doc.entities.push(Entity {
+                        label: span.label.clone(),
+                        text: etext.to_string(),
+                        start: 0,
+                        end: 0,
+                        byte_start: bs,
+                        byte_end: be,
+                        score,
+                        country,
+                        date,
+                    });
+                }
+            }
+            doc.entities.retain(|e| self.keep(e));
+            fill_char_offsets(text, &mut doc.entities);
+            docs.push(doc);
+        }
+        Ok(docs)
+    }
+
+    fn keep(&self, e: &Entity) -> bool {
+        if e.score < self.opts.min_score {
+            return false;
+        }
+        match &self.opts.labels {
+            None => true,
+            Some(set) => {
+                set.contains(&e.label) || (e.country.is_some() && set.contains(COUNTRY_LABEL))
+            }
+        }
+    }
+
+    /// Labels of pre-split words, one list per sentence (for evaluation).
+    /// Words are normalized here as in [`Tagger::tag`].
+    pub fn label_words<S: AsRef<str>>(&self, sentences: &[Vec<S>]) -> Result<Vec<Vec<String>>> {
+        let normed: Vec<Vec<String>> = sentences
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|w| normalize(w.as_ref(), &self.norm).text)
+                    .collect()
+            })
+            .collect();
+        let seqs: Vec<Vec<&str>> = normed
+            .iter()
+            .map(|s| s.iter().map(String::as_str).collect())
+            .collect();
+        Ok(self
+            .score_words(&seqs)?
+            .into_iter()
+            .map(|s| {
+                s.into_iter()
+                    .map(|w| self.model.labels[w.label].clone())
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn max_pieces(&self) -> usize {
+        let limit = self.model.max_pieces();
+        self.opts.max_pieces.map_or(limit, |m| m.min(limit))
+    }
+
+    /// Scores every word of every sequence of normalized words.
+    pub fn score_words(&self, seqs: &[Vec<&str>]) -> Result<Vec<Vec<WordScore>>> {
+        let tok = &self.model.tokenizer;
+        let max_pieces = self.max_pieces();
+        let mut wins: Vec<Window> = Vec::new();
+        for (si, words) in seqs.iter().enumerate() {
+            let enc = tok.encode_words(words)?;
+            for range in windows(&enc, max_pieces, self.opts.stride) {
+                let mut ids = Vec::with_capacity(max_pieces + 2);
+                ids.push(tok.cls);
+                let mut pieces = Vec::with_capacity(range.len());
+                for wi in range.clone() {
+                    let p = enc.word(wi);
+                    let room = (max_pieces + 1).saturating_sub(ids.len()).max(1);
+                    // A word longer than the window keeps its first pieces;
+                    // a word past the budget still gets one piece.
+                    let take = p.len().min(room);
+                    let start = ids.len();
+                    ids.extend_from_slice(&p[..take]);
+                    pieces.push(start..ids.len());
+                }
+                ids.truncate(max_pieces + 1);
+                for r in &mut pieces {
+                    r.start = r.start.min(max_pieces);
+                    r.end = r.end.clamp(r.start + 1, max_pieces + 1);
+                }
+                ids.push(tok.sep);
+                wins.push(Window {
+                    seq: si,
+                    words: range,
+                    ids,
+                    pieces,
+                });
+            }
+        }
+        // Best window for each word: the one where it sits farthest from an
+        // edge, so every word is labelled once with the most context.
+        let mut out: Vec<Vec<(WordScore, usize)>> = seqs
+            .iter()
+            .map(|s| {
+                vec![
+                    (
+                        WordScore {
+                            label: 0,
+                            prob: 0.0
+                        },
+                        0usize
+                    );
+                    s.len()
+                ]
+            })
+            .collect();
+        let mut assigned: Vec<Vec<bool>> = seqs.iter().map(|s| vec![false; s.len()]).collect();
+        let mut order: Vec<usize> = (0..wins.len()).collect();
+        order.sort_by_key(|&i| (wins[i].ids.len(), i));
+        let c = self.model.labels.len();
+        for chunk in order.chunks(self.opts.batch_size.max(1)) {
+            let seqs_ids: Vec<&[u32]> = chunk.iter().map(|&i| wins[i].ids.as_slice()).collect();
+            let (ids, mask) = pad_batch(&seqs_ids, self.model.config.pad_token_id)?;
+            let logits = self.model.net.forward(&ids, &mask, &mut Mode::Eval)?;
+            let probs = candle_nn::ops::softmax_last_dim(&logits)?;
+            let len = probs.dims()[1];
+            let flat = probs.flatten_all()?.to_vec1::<f32>()?;
+            for (row, &wi) in chunk.iter().enumerate() {
+                let w = &wins[wi];
+                let at = |pos: usize| &flat[(row * len + pos) * c..(row * len + pos + 1) * c];
+                for (k, word) in w.words.clone().enumerate() {
+                    let margin = (k).min(w.words.len() - 1 - k);
+                    let slot = &mut out[w.seq][word];
+                    if assigned[w.seq][word] && slot.1 >= margin {
+                        continue;
+                    }
+                    let ws = aggregate(self.opts.aggregation, w.pieces[k].clone(), &at, c);
+                    *slot = (ws, margin);
+                    assigned[w.seq][word] = true;
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+            .collect())
+    }
+}
+
+/// Label and probability of a word from its pieces' probabilities.
+fn aggregate<'a>(
+    how: Aggregation,
+    pieces: Range<usize>,
+    at: &dyn Fn(usize) -> &'a [f32],
+    c: usize,
+) -> WordScore {
+    let best = |p: &[f32]| {
+        let mut label = 0;
+        for i in 1..p.len() {
+            if p[i] > p[label] {
+                label = i;
+            }
+        }
+        WordScore {
+            label,
+            prob: p[label],
+        }
+    };
+    match how {
+        Aggregation::First => best(at(pieces.start)),
+        Aggregation::Average => {
+            let mut mean = vec![0f32; c];
+            let n = pieces.len().max(1) as f32;
+            for pos in pieces {
+                for (m, p) in mean.iter_mut().zip(at(pos)) {
+                    *m += p / n;
+                }
+            }
+            best(&mean)
+        }
+        Aggregation::Max => pieces
+            .map(|pos| best(at(pos)))
+            .fold(None, |acc: Option<WordScore>, s| match acc {
+                Some(a) if a.prob >= s.prob => Some(a),
+                _ => Some(s),
+            })
+            .unwrap_or(WordScore {
+                label: 0,
+                prob: 0.0,
+            }),
+    }
+}
+
+/// Sets character offsets from byte offsets in one pass over the text.
+fn fill_char_offsets(text: &str, entities: &mut [Entity]) {
+    let mut marks: Vec<(usize, usize, bool)> = Vec::with_capacity(entities.len() * 2);
+    for (i, e) in entities.iter().enumerate() {
+        marks.push((e.byte_start, i, true));
+        marks.push((e.byte_end, i, false));
+    }
+    marks.sort_unstable();
+    let (mut byte, mut chars) = (0usize, 0usize);
+    for (b, i, is_start) in marks {
+        chars += text[byte..b].chars().count();
+        byte = b;
+        if is_start {
+            entities[i].start = chars;
+        } else {
+            entities[i].end = chars;
+        }
+    }
+}
