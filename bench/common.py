@@ -269,10 +269,124 @@ def split_words(text):
     return words
 
 
+_TERMINALS = {".", "!", "?", "؟", "…", "۔", "‼", "⁇", "⁈", "⁉"}
+_CLOSERS = {")", "]", "}", "»", '"', "'", "”", "’", "›", "〉", "﴿"}
+
+
+def sentence_spans(text):
+    """Sentence spans ``(start, end)`` in characters, as the engine cuts a
+    document before tagging (``sentence_breaks`` in src/text/words.rs): after
+    a terminal mark (or a cluster such as ``؟!`` or ``.»``) followed by
+    whitespace or the end, and at line breaks; not after a ``.`` that follows
+    a single letter (``د. محمد``) or that is glued to the next word."""
+    words = split_words(text)
+    spans = []
+    first = 0
+    in_cluster = False
+    for i, (s, e) in enumerate(words):
+        word = text[s:e]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        gap = text[e:nxt[0]] if nxt else text[e:]
+        if word in _TERMINALS:
+            prev = text[words[i - 1][0]:words[i - 1][1]] if i > 0 else ""
+            abbreviation = (word == "." and i > 0 and words[i - 1][1] == s
+                            and len([c for c in prev if _char_class(c) != "extend"]) == 1
+                            and prev[0].isalpha())
+            in_cluster = in_cluster or not abbreviation
+        elif word not in _CLOSERS:
+            in_cluster = False
+        if gap == "":
+            if nxt is not None:
+                nw = text[nxt[0]:nxt[1]]
+                if in_cluster and nw not in _TERMINALS and nw not in _CLOSERS:
+                    in_cluster = False
+                ends = False
+            else:
+                ends = True
+        else:
+            ends = in_cluster
+        if nxt is None or ends or any(c in gap for c in "\n\r\x0b\x0c\x85\u2028\u2029"):
+            spans.append((words[first][0], e))
+            first = i + 1
+            in_cluster = False
+    return spans
+
+
 def space_words(text):
     """``text`` with exactly one space between the engine's words, so that a
     whitespace tokenizer sees the same words (punctuation set apart)."""
     return " ".join(text[s:e] for s, e in split_words(text))
+
+
+# --------------------------------------------------------------------------
+# Windows, as the engine cuts and merges them
+# --------------------------------------------------------------------------
+
+def engine_windows(starts, max_pieces, overlap):
+    """Word ranges of the engine's windows (``windows`` in src/model/mod.rs).
+
+    ``starts[i]`` is the first piece of word ``i`` (one entry more than there
+    are words). A window holds as many whole words as fit in ``max_pieces``;
+    the next one starts so that about ``overlap`` pieces are shared."""
+    n = len(starts) - 1
+    overlap = min(overlap, max_pieces // 2)
+    out, start = [], 0
+    while start < n:
+        end = start + 1
+        while end < n and starts[end + 1] - starts[start] <= max_pieces:
+            end += 1
+        out.append(range(start, end))
+        if end == n:
+            break
+        nxt = end
+        while nxt > start + 1 and starts[end] - starts[nxt - 1] <= overlap:
+            nxt -= 1
+        start = nxt
+    return out
+
+
+def build_windows(pieces, max_pieces, overlap, cls, sep):
+    """Model inputs for one sentence, as the engine builds them: a list of
+    ``(word range, ids with <s>/</s>, position of each word's first piece)``.
+    ``pieces`` holds each word's piece ids (never empty)."""
+    starts = [0]
+    for p in pieces:
+        starts.append(starts[-1] + len(p))
+    wins = []
+    for r in engine_windows(starts, max_pieces, overlap):
+        ids, first = [cls], []
+        for wi in r:
+            room = max(1, max_pieces + 1 - len(ids))
+            first.append(min(len(ids), max_pieces))
+            ids += pieces[wi][:room]
+        wins.append((r, ids[:max_pieces + 1] + [sep], first))
+    return wins
+
+
+def merge_windows(wins, logits, labels, n_words):
+    """Word labels from per-window logits (aggregation "first"): each word
+    takes the argmax at its first piece in the window where it sits farthest
+    from an edge; among equals, the window the engine runs first (shorter,
+    then earlier) wins."""
+    best = [None] * n_words  # (margin, label)
+    order = sorted(range(len(wins)), key=lambda i: (len(wins[i][1]), i))
+    for i in order:
+        r, _, first = wins[i]
+        for k, wi in enumerate(r):
+            margin = min(k, len(r) - 1 - k)
+            if best[wi] is None or margin > best[wi][0]:
+                best[wi] = (margin, labels[int(logits[i][first[k]].argmax())])
+    return [b[1] for b in best]
+
+
+def sentence_words(sentence, tokenizer):
+    """The engine's words of one sentence: their character spans and the
+    piece ids of each word tokenized on its own after diacritic removal (a
+    word without pieces gets <unk>, as in the engine)."""
+    spans = split_words(sentence)
+    words = [strip_marks(sentence[a:b]) for a, b in spans]
+    pieces = tokenizer(words, add_special_tokens=False)["input_ids"] if words else []
+    return spans, [p or [tokenizer.unk_token_id] for p in pieces]
 
 
 # --------------------------------------------------------------------------

@@ -4,41 +4,44 @@
 The model is loaded with transformers and written back with
 ``BertForTokenClassification.save_pretrained`` plus the tokenizer files into
 a temporary folder, so the engine reads exactly what transformers writes.
-Then, on the Arabic paragraphs of ``paragraphs.py`` (news-style, one fully
-vowelled, one longer than a 512-piece window), each once with punctuation set
-apart by spaces and once naturally punctuated:
+The texts are the Arabic paragraphs of ``paragraphs.py`` (news-style; one
+fully vowelled; one longer than a 512-piece window, and the same as a single
+run-on sentence), each in two variants: ``spaced`` (every punctuation mark
+set apart by spaces, so whitespace words are the engine's words) and
+``natural`` (as written).
 
 (a) logits: ``arabic-ner logits`` prints, per paragraph, its normalized words,
-    the ids of every window and the logits. The word list is checked against
+    the ids of every window and the logits. The words are checked against
     this script's Python port of the engine's word rules, the ids against the
     transformers tokenizer applied word by word, and the SAME ids are fed to
-    ``BertForTokenClassification``; the largest |Δlogit| must be at most
+    ``BertForTokenClassification``: the largest |Δlogit| must be at most
     ``--tolerance`` (1e-4). When the binary has the ``encode`` command, the
     encoder's last hidden state is compared the same way.
 
-(b) entities: ``pipeline("token-classification", aggregation_strategy="first")``
-    versus ``arabic-ner tag --lines --keep-clitics --format jsonl``, compared
-    as (label, character start, character end). Every difference is listed
-    with a reason found automatically:
+(b) entities: ``arabic-ner tag --lines --keep-clitics --format jsonl`` versus
+    ``pipeline("token-classification", aggregation_strategy="first")``,
+    compared as (label, character start, character end). The engine tags a
+    document sentence by sentence, so the pipeline is run on the same
+    sentences (offsets mapped back); its agreement when run on whole
+    paragraphs is reported too. Two more references:
 
-    - ``bare-piece``: the word is tokenized as a bare "▁" piece plus the rest;
-      the pipeline's word heuristic treats them as two words. Shown by the
-      difference vanishing in a pipeline variant that groups them;
-    - ``diacritics``: the engine removes harakat before tokenizing, the
-      pipeline feeds the vowelled word (other pieces, other logits);
-    - ``punctuation``: in natural text the pipeline's words are whitespace
-      words, so "القاهرة،" is one word for it and two for the engine;
-    - ``window``: the paragraph needs several windows and the two engines cut
-      them differently, so words near a cut see other context;
-    - ``decoding``: the engine's entity differs from this script's own
-      decoding of the engine's logits (a bug in the engine's decoding).
+    - ``fixed``: the pipeline with a bare "▁" piece grouped with the piece
+      after it (see ``common.make_pipeline``);
+    - ``tag=hf``: transformers run exactly the engine's way (Python port of
+      its word split and diacritic removal, words tokenized one by one, its
+      windows and window merging, first-piece labels, seqeval spans). Any
+      difference here is a bug in the engine.
 
-    A Python decoding of the engine's logits (first piece of each word, BIO as
-    seqeval) is also compared with ``tag``, which checks the engine's word
-    aggregation, BIO decoding and character offsets end to end.
+    Every difference between the engine and the pipeline is listed with a
+    reason found automatically (``REASONS`` below): ``engine`` (differs from
+    ``tag=hf``), ``bare-piece`` (vanishes with ``fixed``), ``diacritics`` and
+    ``punctuation`` (at the entity's words), ``diacritics-context`` and
+    ``punctuation-context`` (elsewhere in its sentence, which changes the
+    pipeline's pieces and so the context), ``window`` (a sentence longer
+    than a window: the engine and the pipeline cut windows differently).
 
-Exit status: 0 when every logit difference is within the tolerance (and the
-ids match), 1 otherwise; entity agreement is reported, not enforced.
+Exit status: 0 when every logit difference is within the tolerance and the
+ids match, 1 otherwise; entity agreement is reported, not enforced.
 
 Setup (once, from the repository root)::
 
@@ -53,7 +56,7 @@ Run::
     # model = the base (--base) with a random classifier head
 
 Options: ``--bin PATH`` (default target/release/arabic-ner), ``--threads 2``,
-``--stride 128`` (pipeline window overlap for the long paragraph),
+``--stride 128`` (pieces shared by consecutive windows, for both engines),
 ``--json OUT`` (write the full report), ``--keep DIR`` (keep the exported
 folder there).
 """
@@ -81,7 +84,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2, help="threads for both engines (default: 2)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |Δlogit| (default: 1e-4)")
     p.add_argument("--stride", type=int, default=128,
-                   help="overlap in pieces of the pipeline's windows (default: %(default)s)")
+                   help="pieces shared by consecutive windows, for the engine and the pipeline "
+                   "(default: %(default)s)")
     p.add_argument("--json", help="write the full report as JSON to this file")
     p.add_argument("--keep", help="copy the exported model folder here")
     return p.parse_args()
@@ -135,9 +139,8 @@ def window_word_ranges(pieces, windows):
 
 
 def check_logits(binary, export_dir, model, tokenizer, texts, threads):
-    """Runs ``logits`` on ``texts`` and compares with transformers.
-
-    Returns (per-text results, engine output objects)."""
+    """Runs ``logits`` on ``texts`` and compares with transformers; returns
+    one result dict per text."""
     import torch
 
     out = common.read_jsonl(common.run_bin(binary, ["logits", "--model", export_dir, "-"],
@@ -167,12 +170,15 @@ def check_logits(binary, export_dir, model, tokenizer, texts, threads):
             "ids_match": ids_ok,
             "max_abs_delta": delta,
         })
-    return results, out
+    return results
 
 
-def check_hidden(binary, export_dir, model, texts, threads):
+def check_hidden(binary, export_dir, model, tokenizer, texts, threads):
     """Compares ``encode`` (last hidden state) with the model's encoder;
-    returns the largest |Δ| or None when the binary has no ``encode``."""
+    returns the largest |Δ|, or None when the binary has no ``encode``.
+
+    For a line that needs several windows, ``encode`` prints the windows one
+    after the other (each ``<s> … </s>``); they are compared one by one."""
     import subprocess
 
     import torch
@@ -182,11 +188,15 @@ def check_hidden(binary, export_dir, model, texts, threads):
         return None
     out = common.read_jsonl(common.run_bin(binary, ["encode", "--model", export_dir, "-"],
                                            "\n".join(texts) + "\n", threads))
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     delta = 0.0
     for obj in out:
-        with torch.no_grad():
-            ref = model.bert(input_ids=torch.tensor([obj["ids"]])).last_hidden_state[0].numpy()
-        delta = max(delta, float(np.abs(ref - np.asarray(obj["hidden"], dtype=np.float32)).max()))
+        ids, hidden = obj["ids"], np.asarray(obj["hidden"], dtype=np.float32)
+        cuts = [0] + [i for i in range(1, len(ids)) if ids[i] == cls and ids[i - 1] == sep] + [len(ids)]
+        for a, b in zip(cuts, cuts[1:]):
+            with torch.no_grad():
+                ref = model.bert(input_ids=torch.tensor([ids[a:b]])).last_hidden_state[0].numpy()
+            delta = max(delta, float(np.abs(ref - hidden[a:b]).max()))
     return delta
 
 
@@ -194,29 +204,60 @@ def check_hidden(binary, export_dir, model, texts, threads):
 # (b) entities
 # --------------------------------------------------------------------------
 
-def decode_engine_logits(text, obj, labels, ranges):
-    """Entities from the engine's logits, decoded here: each word takes the
-    label of its first piece, from the window where it is farthest from a
-    window edge; BIO spans as seqeval; offsets of this script's word split.
+def sentence_units(texts):
+    """The sentences the engine tags separately: (text index, character
+    offset, sentence text) for every sentence of every text."""
+    return [(k, s, text[s:e]) for k, text in enumerate(texts) for s, e in common.sentence_spans(text)]
 
-    Returns None when the engine's words do not line up with the Python
-    word split (then character offsets cannot be recovered here)."""
-    spans = common.split_words(text)
-    if len(spans) != len(obj["words"]):
-        return None
-    best = [None] * len(spans)  # (margin, tag)
-    for ids, logits, r in zip(obj["ids"], obj["logits"], ranges):
-        if r is None:
-            return None
-        pos = 1
-        for k, wi in enumerate(r):
-            margin = min(k, len(r) - 1 - k) if len(ranges) > 1 else 0
-            tag = labels[int(np.argmax(logits[pos]))]
-            if best[wi] is None or margin > best[wi][0]:
-                best[wi] = (margin, tag)
-            pos += len(obj["pieces"][wi])
-    tags = [b[1] for b in best]
-    return [(label, spans[a][0], spans[b - 1][1]) for label, a, b in common.bio_spans(tags)]
+
+def shift(entities, offset):
+    return [(label, s + offset, e + offset) for label, s, e in entities]
+
+
+def engine_tag(binary, export_dir, texts, threads, stride):
+    """Entities of ``arabic-ner tag --lines --keep-clitics``, one list per text."""
+    tagged = common.read_jsonl(common.run_bin(
+        binary, ["tag", "--model", export_dir, "--lines", "--keep-clitics", "--stride", stride,
+                 "--format", "jsonl", "-"],
+        "\n".join(texts) + "\n", threads))
+    if len(tagged) != len(texts):
+        raise SystemExit(f"tag printed {len(tagged)} objects for {len(texts)} lines")
+    return [common.engine_entities(doc) for doc in tagged]
+
+
+def transformers_reference(model, tokenizer, labels, sentence, stride):
+    """Entities of one sentence computed with transformers the way the engine
+    tags: the Python port of its word rules and diacritic removal, words
+    tokenized one by one, its windows (each word labelled from the window
+    where it is farthest from an edge), the first piece's label, seqeval
+    spans. Returns (entities with offsets into the sentence, windows)."""
+    import torch
+
+    spans, pieces = common.sentence_words(sentence, tokenizer)
+    if not spans:
+        return [], 0
+    wins = common.build_windows(pieces, model.config.max_position_embeddings - 2, stride,
+                                tokenizer.cls_token_id, tokenizer.sep_token_id)
+    logits = []
+    for _, ids, _ in wins:
+        with torch.no_grad():
+            logits.append(model(input_ids=torch.tensor([ids])).logits[0].numpy())
+    tags = common.merge_windows(wins, logits, labels, len(spans))
+    return [(label, spans[a][0], spans[b - 1][1]) for label, a, b in common.bio_spans(tags)], len(wins)
+
+
+def pipeline_by_sentence(pipe, texts, units):
+    """The pipeline run on each sentence the engine tags separately;
+    {"stock": [...], "fixed": [...]} per text, offsets into the text."""
+    results = pipe([u[2] for u in units])
+    per_text = [{"stock": [], "fixed": []} for _ in texts]
+    for (k, offset, _), res in zip(units, results):
+        for kind in ("stock", "fixed"):
+            per_text[k][kind] += shift(common.pipeline_entities(res[kind]), offset)
+    return per_text
+
+
+_PIECE_CACHE = {}
 
 
 def piece_labels(model, tokenizer, text, start, end):
@@ -224,15 +265,14 @@ def piece_labels(model, tokenizer, text, start, end):
     labels, as 'piece/label' strings (first 512 pieces of the text only)."""
     import torch
 
-    enc = tokenizer(text, return_offsets_mapping=True, truncation=True)
-    with torch.no_grad():
-        logits = model(input_ids=torch.tensor([enc["input_ids"]])).logits[0].numpy()
-    out = []
-    for i, (a, b) in enumerate(enc["offset_mapping"]):
-        if b > a and a < end and b > start:
-            piece = tokenizer.convert_ids_to_tokens(enc["input_ids"][i])
-            out.append(f"{piece}/{model.config.id2label[int(np.argmax(logits[i]))]}")
-    return out
+    if text not in _PIECE_CACHE:
+        enc = tokenizer(text, return_offsets_mapping=True, truncation=True)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([enc["input_ids"]])).logits[0].numpy()
+        _PIECE_CACHE[text] = [
+            (a, b, f"{tokenizer.convert_ids_to_tokens(i)}/{model.config.id2label[int(np.argmax(row))]}")
+            for i, (a, b), row in zip(enc["input_ids"], enc["offset_mapping"], logits)]
+    return [label for a, b, label in _PIECE_CACHE[text] if b > a and a < end and b > start]
 
 
 def glued_punctuation(text, start, end):
@@ -248,73 +288,136 @@ def glued_punctuation(text, start, end):
     return len(common.split_words(region)) != len(region.split())
 
 
-def explain(entity, side, text, fixed, reference, windows):
-    """A reason for an entity found by one side only (see module docs)."""
+REASONS = {
+    "engine": "the engine's tag differs from transformers run the engine's way (same words, "
+              "windows and decoding): a bug in the engine",
+    "bare-piece": "a word here is tokenized as a bare '▁' piece plus the rest; the stock "
+                  "pipeline labels them as two words, the engine labels the word from its "
+                  "first piece (the difference vanishes when the pipeline groups them)",
+    "diacritics": "the engine removes the harakat before tokenizing; the pipeline tokenizes "
+                  "the vowelled words into other pieces, so the logits differ",
+    "punctuation": "punctuation or digits are glued to a word here: one whitespace word for "
+                   "the pipeline (labelled from its first piece), several words for the engine",
+    "diacritics-context": "vowelled words elsewhere in the sentence give the pipeline other "
+                          "pieces there, which changes the context of this word",
+    "punctuation-context": "punctuation glued to words elsewhere in the sentence gives the "
+                           "pipeline other pieces there, which changes the context of this word",
+    "window": "the sentence needs several 512-piece windows; the engine cuts them at word "
+              "boundaries, the pipeline (stride) mid-word at other places, so the context "
+              "near a cut differs",
+    "unexplained": "",
+}
+
+
+def explain(entity, side, text, sentence, fixed, reference, sentence_windows):
+    """The reason (a key of REASONS) for an entity found by one side only;
+    ``sentence`` is the text of the sentence holding it."""
     label, start, end = entity
-    if side == "engine" and reference is not None and entity not in reference:
-        return "decoding", "not in the Python decoding of the engine's own logits"
+    if (entity in reference) != (side == "engine"):
+        return "engine"
     if (entity in fixed) == (side == "engine"):
-        return "bare-piece", ("a word here is tokenized as a bare '▁' piece plus the rest; the "
-                              "pipeline labels them as two words, the engine labels the word "
-                              "from its first piece (the difference vanishes when the pipeline "
-                              "groups them)")
+        return "bare-piece"
     lo, hi = max(0, start - 1), min(len(text), end + 1)
     while lo > 0 and not text[lo - 1].isspace():
         lo -= 1
     while hi < len(text) and not text[hi].isspace():
         hi += 1
     if common.has_marks(text[lo:hi]):
-        return "diacritics", ("the engine removes the harakat before tokenizing; the pipeline "
-                              "tokenizes the vowelled words into other pieces")
+        return "diacritics"
     if glued_punctuation(text, start, end):
-        return "punctuation", ("punctuation or digits are glued to a word here: one whitespace "
-                               "word for the pipeline, several words for the engine")
-    if windows > 1:
-        return "window", ("the paragraph spans several windows and the engines cut them "
-                          "differently, so the context near a cut differs")
-    return "unexplained", ""
+        return "punctuation"
+    if common.has_marks(sentence):
+        return "diacritics-context"
+    if glued_punctuation(sentence, 0, len(sentence)):
+        return "punctuation-context"
+    if sentence_windows > 1:
+        return "window"
+    return "unexplained"
 
 
-def compare_entities(texts, names, variant, tagged, pipe_results, logits_out, results,
-                     model, tokenizer):
-    """Compares the engine's entities with the pipeline's, per paragraph."""
+def compare_variant(name, texts, names, pipe, binary, export_dir, model, tokenizer, threads,
+                    stride):
+    """Compares the engine's entities with the pipeline's on one variant."""
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    rows = []
-    totals = {"engine": 0, "pipeline": 0, "pipeline_fixed": 0, "same": 0, "same_fixed": 0,
-              "reference_same": 0, "reference_lines": 0}
-    diffs = []
+    units = sentence_units(texts)
+    engine = engine_tag(binary, export_dir, texts, threads, stride)
+    reference, windows = [[] for _ in texts], []
+    for k, offset, sentence in units:
+        ents, n = transformers_reference(model, tokenizer, labels, sentence, stride)
+        reference[k] += shift(ents, offset)
+        windows.append(n)
+    by_sentence = pipeline_by_sentence(pipe, texts, units)
+    whole = [common.pipeline_entities(r["stock"]) for r in pipe(texts)]
+
+    rows, diffs = [], []
     for k, text in enumerate(texts):
-        engine = common.engine_entities(tagged[k])
-        stock = common.pipeline_entities(pipe_results[k]["stock"])
-        fixed = common.pipeline_entities(pipe_results[k]["fixed"])
-        obj = dict(logits_out[k])
-        obj["pieces"] = word_pieces(tokenizer, obj["words"])
-        ranges = window_word_ranges(obj["pieces"], obj["ids"])
-        reference = decode_engine_logits(text, obj, labels, ranges)
-        e, s, f = set(engine), set(stock), set(fixed)
-        totals["engine"] += len(e)
-        totals["pipeline"] += len(s)
-        totals["pipeline_fixed"] += len(f)
-        totals["same"] += len(e & s)
-        totals["same_fixed"] += len(e & f)
-        if reference is not None:
-            totals["reference_lines"] += 1
-            totals["reference_same"] += int(set(reference) == e)
-        rows.append({"paragraph": names[k], "variant": variant, "engine": len(e),
-                     "pipeline": len(s), "agreement": common.agreement(e, s),
-                     "agreement_fixed": common.agreement(e, f),
-                     "engine_equals_own_decoding": None if reference is None else set(reference) == e})
-        for side, only in (("engine", sorted(e - s, key=lambda x: x[1])),
-                           ("pipeline", sorted(s - e, key=lambda x: x[1]))):
-            for ent in only:
-                reason, why = explain(ent, side, text, f, reference, results[k]["windows"])
+        e = set(engine[k])
+        s, f, w = set(by_sentence[k]["stock"]), set(by_sentence[k]["fixed"]), set(whole[k])
+        ref = set(reference[k])
+        rows.append({
+            "paragraph": names[k], "variant": name, "sentences": sum(u[0] == k for u in units),
+            "engine": len(e), "pipeline": len(s), "same": len(e & s),
+            "pipeline_fixed": len(f), "same_fixed": len(e & f),
+            "pipeline_whole": len(w), "same_whole": len(e & w),
+            "agreement": common.agreement(e, s), "agreement_fixed": common.agreement(e, f),
+            "agreement_whole": common.agreement(e, w),
+            "engine_equals_reference": ref == e,
+        })
+        for side, only in (("engine", e - s), ("pipeline", s - e)):
+            for ent in sorted(only, key=lambda x: (x[1], x[2])):
+                u = max((i for i, unit in enumerate(units) if unit[0] == k and unit[1] <= ent[1]),
+                        default=None)
+                offset, sentence = (units[u][1], units[u][2]) if u is not None else (0, text)
                 diffs.append({
-                    "paragraph": names[k], "variant": variant, "only_in": side,
-                    "label": ent[0], "start": ent[1], "end": ent[2],
-                    "text": text[ent[1]:ent[2]], "reason": reason, "why": why,
-                    "pipeline_pieces": piece_labels(model, tokenizer, text, ent[1], ent[2]),
+                    "paragraph": names[k], "variant": name, "only_in": side,
+                    "label": ent[0], "start": ent[1], "end": ent[2], "text": text[ent[1]:ent[2]],
+                    "reason": explain(ent, side, text, sentence, f, ref,
+                                      windows[u] if u is not None else 1),
+                    "pipeline_pieces": piece_labels(model, tokenizer, sentence,
+                                                    ent[1] - offset, ent[2] - offset),
                 })
-    return rows, totals, diffs
+    return rows, diffs
+
+
+def print_entity_report(rows, diffs):
+    print(f"{'paragraph':<11} {'variant':<8} {'sent':>4} {'engine':>6} {'pipe':>5} {'agree':>6} "
+          f"{'fixed':>6} {'whole':>6} {'tag=hf':>6}")
+    for r in rows:
+        own = "yes" if r["engine_equals_reference"] else "NO"
+        print(f"{r['paragraph']:<11} {r['variant']:<8} {r['sentences']:>4} {r['engine']:>6} "
+              f"{r['pipeline']:>5} {r['agreement']:>6.3f} {r['agreement_fixed']:>6.3f} "
+              f"{r['agreement_whole']:>6.3f} {own:>6}")
+    print("agree: pipeline run on the engine's sentences (stock); fixed: same, bare '▁' piece "
+          "grouped with its word; whole: pipeline run on whole paragraphs; tag=hf: tag gives "
+          "exactly the entities of transformers run the engine's way (its words, windows, "
+          "first-piece labels)")
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        sel = [r for r in rows if r["variant"] == variant]
+        tot = {key: sum(r[key] for r in sel) for key in
+               ("engine", "pipeline", "same", "pipeline_fixed", "same_fixed", "pipeline_whole",
+                "same_whole")}
+        own = [r["engine_equals_reference"] for r in sel]
+        print(f"{variant}: engine {tot['engine']} entities, pipeline {tot['pipeline']}, identical "
+              f"{tot['same']}: agreement {2 * tot['same'] / max(1, tot['engine'] + tot['pipeline']):.4f}"
+              f"; with '▁' grouping "
+              f"{2 * tot['same_fixed'] / max(1, tot['engine'] + tot['pipeline_fixed']):.4f}"
+              f"; pipeline on whole paragraphs "
+              f"{2 * tot['same_whole'] / max(1, tot['engine'] + tot['pipeline_whole']):.4f}"
+              f"; tag = transformers run the engine's way on {sum(own)}/{len(own)} paragraphs")
+    if not diffs:
+        print("\nno differences")
+        return
+    print(f"\n{len(diffs)} differences (paragraph/variant: side, label [start,end) text — reason; "
+          "the pipeline's pieces/labels there):")
+    for d in diffs:
+        print(f"  {d['paragraph']}/{d['variant']}: only {d['only_in']}: {d['label']} "
+              f"[{d['start']},{d['end']}) {d['text']!r} — {d['reason']}; {' '.join(d['pipeline_pieces'])}")
+    counts = {}
+    for d in diffs:
+        counts[d["reason"]] = counts.get(d["reason"], 0) + 1
+    print("reasons:")
+    for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        print(f"  {reason} ({n}): {REASONS[reason]}")
 
 
 def main():
@@ -344,79 +447,46 @@ def main():
 
         # (a) logits
         print("\n(a) logits: same ids through arabic-ner and transformers")
-        print(f"{'paragraph':<12} {'variant':<8} {'words':>5} {'pieces':>6} {'win':>3} "
+        print(f"{'paragraph':<11} {'variant':<8} {'words':>5} {'pieces':>6} {'win':>3} "
               f"{'ids':>4} {'words=py':>8} {'max|Δlogit|':>12}")
-        logit_results, logit_outputs = {}, {}
+        logit_results = {}
         worst, ids_ok = 0.0, True
         for variant, texts in variants.items():
-            res, out = check_logits(binary, export_dir, model, tokenizer, texts, args.threads)
-            logit_results[variant], logit_outputs[variant] = res, out
+            res = check_logits(binary, export_dir, model, tokenizer, texts, args.threads)
+            logit_results[variant] = res
             for name, r in zip(names, res):
                 worst = max(worst, r["max_abs_delta"])
                 ids_ok = ids_ok and r["ids_match"]
-                print(f"{name:<12} {variant:<8} {r['words']:>5} {r['pieces']:>6} {r['windows']:>3} "
+                print(f"{name:<11} {variant:<8} {r['words']:>5} {r['pieces']:>6} {r['windows']:>3} "
                       f"{'ok' if r['ids_match'] else 'DIFF':>4} "
                       f"{'yes' if r['words_match_python_port'] else 'no':>8} {r['max_abs_delta']:>12.2e}")
         logits_pass = worst <= args.tolerance and ids_ok
         print(f"largest |Δlogit|: {worst:.3e} (target ≤ {args.tolerance:g}): "
               f"{'PASS' if logits_pass else 'FAIL'}; ids {'match' if ids_ok else 'DIFFER'}")
-        hidden = check_hidden(binary, export_dir, model, variants["spaced"], args.threads)
+        hidden = check_hidden(binary, export_dir, model, tokenizer, variants["spaced"], args.threads)
         if hidden is None:
             print("encode: not available in this binary, hidden states not compared")
         else:
             print(f"largest |Δhidden| of the encoder's last layer (encode): {hidden:.3e}")
 
         # (b) entities
-        print("\n(b) entities: transformers pipeline (aggregation first) vs arabic-ner tag --keep-clitics")
+        print("\n(b) entities: transformers pipeline (aggregation first) vs "
+              "arabic-ner tag --lines --keep-clitics")
         pipe = common.make_pipeline(model, tokenizer, stride=args.stride)
-        all_rows, all_diffs, summary = [], [], {}
+        rows, diffs = [], []
         for variant, texts in variants.items():
-            tagged = common.read_jsonl(common.run_bin(
-                binary, ["tag", "--model", export_dir, "--lines", "--keep-clitics",
-                         "--format", "jsonl", "-"], "\n".join(texts) + "\n", args.threads))
-            if len(tagged) != len(texts):
-                raise SystemExit(f"tag printed {len(tagged)} objects for {len(texts)} lines")
-            results = pipe(texts)
-            rows, totals, diffs = compare_entities(texts, names, variant, tagged, results,
-                                                   logit_outputs[variant], logit_results[variant],
-                                                   model, tokenizer)
-            all_rows += rows
-            all_diffs += diffs
-            summary[variant] = totals
-        print(f"{'paragraph':<12} {'variant':<8} {'engine':>6} {'pipe':>5} {'agree':>6} "
-              f"{'agree(fixed)':>12} {'tag=own decode':>14}")
-        for r in all_rows:
-            own = {None: "n/a", True: "yes", False: "NO"}[r["engine_equals_own_decoding"]]
-            print(f"{r['paragraph']:<12} {r['variant']:<8} {r['engine']:>6} {r['pipeline']:>5} "
-                  f"{r['agreement']:>6.3f} {r['agreement_fixed']:>12.3f} {own:>14}")
-        for variant, t in summary.items():
-            agree = 2 * t["same"] / max(1, t["engine"] + t["pipeline"])
-            agree_fixed = 2 * t["same_fixed"] / max(1, t["engine"] + t["pipeline_fixed"])
-            print(f"{variant}: engine {t['engine']} entities, pipeline {t['pipeline']}, identical "
-                  f"{t['same']} -> agreement {agree:.4f}; with bare-▁ grouping {agree_fixed:.4f}; "
-                  f"tag equals Python decoding of its logits on {t['reference_same']}/"
-                  f"{t['reference_lines']} paragraphs")
-        if all_diffs:
-            print("\ndifferences (only_in side: label [start,end) text — reason; pipeline pieces/labels):")
-            for d in all_diffs:
-                print(f"  {d['paragraph']}/{d['variant']}: only in {d['only_in']}: {d['label']} "
-                      f"[{d['start']},{d['end']}) {d['text']!r} — {d['reason']}; "
-                      f"{' '.join(d['pipeline_pieces'])}")
-            reasons = {}
-            for d in all_diffs:
-                reasons.setdefault(d["reason"], d["why"])
-            print("reasons:")
-            for reason, why in reasons.items():
-                print(f"  {reason}: {why}")
-        else:
-            print("\nno differences")
+            r, d = compare_variant(variant, texts, names, pipe, binary, export_dir, model,
+                                   tokenizer, args.threads, args.stride)
+            rows += r
+            diffs += d
+        print_entity_report(rows, diffs)
 
         if args.json:
             report = {
                 "model": description, "tolerance": args.tolerance, "max_abs_delta_logits": worst,
                 "max_abs_delta_hidden": hidden, "ids_match": ids_ok, "logits_pass": logits_pass,
-                "logits": logit_results, "entities": all_rows, "summary": summary,
-                "differences": all_diffs,
+                "logits": logit_results, "entities": rows, "differences": diffs,
+                "reasons": REASONS,
             }
             Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0 if logits_pass else 1

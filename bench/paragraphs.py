@@ -8,7 +8,10 @@ punctuation mark set apart by spaces.
 
 - ``diacritics`` is fully vowelled, to exercise the removal of harakat;
 - ``digest`` is long enough (well over 512 word pieces) to need several
-  model windows.
+  model windows for a whole line;
+- ``run-on`` is ``digest`` with its full stops turned into commas: the
+  engine tags sentence by sentence, so only a single sentence this long
+  makes ``arabic-ner tag`` cut overlapping windows.
 """
 
 PARAGRAPHS = [
@@ -69,3 +72,5 @@ PARAGRAPHS = [
      "العالمية ستعقد مؤتمرها الإقليمي في مسقط خلال شهر ديسمبر المقبل بمشاركة وزراء "
      "الصحة في سلطنة عمان وقطر والبحرين."),
 ]
+
+PARAGRAPHS.append(("run-on", dict(PARAGRAPHS)["digest"].replace(". ", "، ").rstrip(".") + "."))

@@ -58,6 +58,16 @@ struct JsonDoc<'a> {
     entities: &'a [Entity],
 }
 
+impl<'a> JsonDoc<'a> {
+    fn new(src: &Source<'a>, doc: &'a Document) -> Self {
+        JsonDoc {
+            source: src.source,
+            line: src.line,
+            entities: &doc.entities,
+        }
+    }
+}
+
 /// A streaming writer of one format.
 pub struct Writer<W: Write> {
     out: W,
@@ -156,28 +166,14 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
     pub fn write(&mut self, src: &Source, text: &str, doc: &Document) -> io::Result<()> {
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(
-                    &mut self.out,
-                    &JsonDoc {
-                        source: src.source,
-                        line: src.line,
-                        entities: &doc.entities,
-                    },
-                )?;
+                serde_json::to_writer(&mut self.out, &JsonDoc::new(src, doc))?;
                 writeln!(self.out)?;
             }
             Format::Json => {
                 if self.docs > 0 {
                     writeln!(self.out, ",")?;
                 }
-                serde_json::to_writer_pretty(
-                    &mut self.out,
-                    &JsonDoc {
-                        source: src.source,
-                        line: src.line,
-                        entities: &doc.entities,
-                    },
-                )?;
+                serde_json::to_writer_pretty(&mut self.out, &JsonDoc::new(src, doc))?;
             }
             Format::Conll => {
                 for w in &doc.words {

@@ -39,18 +39,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     // Loading checks the folder through and through before writing.
     let model = NerModel::from_dir(&dir)?;
     let weights = Weights::from_dir(&dir)?;
-    let tensors: Vec<(String, candle_core::Tensor)> = weights
-        .sorted()
-        .into_iter()
-        .map(|(n, t)| {
-            let name = if n.starts_with("classifier.") {
-                n.to_string()
-            } else {
-                format!("bert.{n}")
-            };
-            (name, t.clone())
-        })
-        .collect();
+    let tensors = weights.token_classification_tensors();
     let storage = match a.storage {
         StorageArg::F32 => Storage::F32,
         StorageArg::Int8 => Storage::Int8,

@@ -23,7 +23,7 @@ pub enum Activation {
 /// Options of this project kept inside `config.json` under `arabic_ner`.
 ///
 /// Python `transformers` ignores unknown keys, so one file serves both.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArabicNerOptions {
     /// Unify alef forms, alef maqsura and ta marbuta before tokenization
     /// (only for models trained that way).
@@ -36,6 +36,18 @@ pub struct ArabicNerOptions {
 
 fn default_true() -> bool {
     true
+}
+
+/// The same defaults whether `arabic_ner` is absent from `config.json` or
+/// present without some of its keys (a derived `Default` would turn
+/// clitic stripping off for every model without the section).
+impl Default for ArabicNerOptions {
+    fn default() -> Self {
+        ArabicNerOptions {
+            normalize_letters: false,
+            strip_clitics: default_true(),
+        }
+    }
 }
 
 /// The BERT configuration: sizes, activation, and the label map of the
@@ -110,7 +122,9 @@ impl BertConfig {
                 ));
             }
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads

@@ -149,6 +149,21 @@ pub fn keep_for_arabic(piece: &str) -> bool {
     !piece.is_empty() && piece.chars().all(is_arabic_text_char)
 }
 
+/// A smaller vocabulary for Arabic models: every piece with Arabic script,
+/// digits and punctuation as [`keep_for_arabic`] does, but Latin pieces only
+/// up to three letters, enough to spell Latin words in Arabic text.
+///
+/// Arabic text tokenizes exactly as with the full vocabulary; Latin words
+/// take more, shorter pieces. It keeps about 29k of the 250k pieces.
+pub fn keep_compact(piece: &str) -> bool {
+    if !keep_for_arabic(piece) {
+        return false;
+    }
+    let core = piece.trim_start_matches('\u{2581}');
+    let letters = core.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    !core.is_ascii() || letters <= 3
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, PruneError> {
     std::fs::read(path).map_err(|source| PruneError::Read {
         path: path.to_path_buf(),
@@ -1035,19 +1050,4 @@ mod tests {
             assert_eq!(row(ea.data(), o), row(eb.data(), n), "{piece}");
         }
     }
-}
-
-/// A smaller vocabulary for Arabic models: every piece with Arabic script,
-/// digits and punctuation as [`keep_for_arabic`] does, but Latin pieces only
-/// up to three letters, enough to spell Latin words in Arabic text.
-///
-/// Arabic text tokenizes exactly as with the full vocabulary; Latin words
-/// take more, shorter pieces. It keeps about 29k of the 250k pieces.
-pub fn keep_compact(piece: &str) -> bool {
-    if !keep_for_arabic(piece) {
-        return false;
-    }
-    let core = piece.trim_start_matches('\u{2581}');
-    let letters = core.chars().filter(|c| c.is_ascii_alphabetic()).count();
-    core.chars().any(|c| !c.is_ascii()) || letters <= 3
 }

@@ -158,6 +158,25 @@ impl Weights {
         self.tensors.insert(name.into(), t);
     }
 
+    /// The tensors of a token-classification BERT under the names Python
+    /// `transformers` gives `BertForTokenClassification` (`bert.` prefix on
+    /// the encoder), sorted; anything else (a pooler, an MLM head) is left out.
+    pub fn token_classification_tensors(&self) -> Vec<(String, Tensor)> {
+        self.sorted()
+            .into_iter()
+            .filter_map(|(n, t)| {
+                let name = if n.starts_with("classifier.") {
+                    n.to_string()
+                } else if n.starts_with("embeddings.") || n.starts_with("encoder.") {
+                    format!("bert.{n}")
+                } else {
+                    return None;
+                };
+                Some((name, t.clone()))
+            })
+            .collect()
+    }
+
     /// Names and tensors, sorted by name.
     pub fn sorted(&self) -> Vec<(&str, &Tensor)> {
         let mut v: Vec<_> = self.tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();

@@ -388,19 +388,19 @@ impl Run {
 
     /// All tensors in Hugging Face `BertForTokenClassification` naming.
     fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        self.frozen
-            .sorted()
-            .into_iter()
-            .filter(|(n, _)| is_model_param(n))
-            .map(|(n, t)| {
-                let name = if n.starts_with("classifier.") {
-                    n.to_string()
-                } else {
-                    format!("bert.{n}")
-                };
-                (name, t.clone())
-            })
-            .collect()
+        self.frozen.token_classification_tensors()
+    }
+
+    /// Writes the model as it stands to `dir`.
+    fn save_model(&self, dir: &Path) -> Result<()> {
+        write_model_dir(
+            dir,
+            &self.cfg,
+            &self.labels,
+            &self.named_tensors(),
+            &self.base_dir,
+            Storage::F32,
+        )
     }
 }
 
@@ -524,6 +524,12 @@ pub fn train(
         cfg.attention_probs_dropout_prob = p;
     }
     let tok = WordTokenizer::from_dir(&base_dir)?;
+    // A window never holds more pieces than the model has positions for
+    // (with [CLS] and [SEP]), as in the tagger.
+    let max_pieces = opts
+        .max_pieces
+        .min(cfg.max_position_embeddings.saturating_sub(2))
+        .max(1);
     let norm = NormalizeOptions {
         letters: cfg.arabic_ner.normalize_letters,
     };
@@ -548,7 +554,7 @@ pub fn train(
     for c in &corpora {
         let lacks_dates = types.contains("DATE") && !entity_types(c).contains("DATE");
         let mask = opts.mask_unlabelled_dates && lacks_dates;
-        let mut ex = make_examples(c, &tok, &norm, &label_ids, opts.max_pieces, mask)?;
+        let mut ex = make_examples(c, &tok, &norm, &label_ids, max_pieces, mask)?;
         // Keep examples of different corpora apart for reassembly.
         let offset = examples.len();
         for e in &mut ex {
@@ -579,12 +585,7 @@ pub fn train(
                 })
                 .collect();
             Some(make_examples(
-                &dev_norm,
-                &tok,
-                &norm,
-                &label_ids,
-                opts.max_pieces,
-                false,
+                &dev_norm, &tok, &norm, &label_ids, max_pieces, false,
             )?)
         }
         None => None,
@@ -660,8 +661,10 @@ pub fn train(
     }
 
     let per_epoch = examples.len().div_ceil(opts.batch_size) as u64;
+    // The schedule always spans every epoch; `max_steps` only stops early,
+    // as an interruption would, so a later `--resume` continues the same run.
     let total = per_epoch * opts.epochs as u64;
-    let total = if opts.max_steps > 0 {
+    let stop_at = if opts.max_steps > 0 {
         total.min(opts.max_steps)
     } else {
         total
@@ -681,7 +684,7 @@ pub fn train(
     let train_start = Instant::now();
     let mut last_loss = 0f32;
 
-    while state.epoch < opts.epochs && state.step < total {
+    while state.epoch < opts.epochs && state.step < stop_at {
         let epoch_start = Instant::now();
         let batches = make_batches(
             &examples,
@@ -691,9 +694,6 @@ pub fn train(
         let mut loss_sum = 0f64;
         let mut loss_n = 0usize;
         for (bi, batch) in batches.iter().enumerate().skip(state.batch_in_epoch) {
-            if state.step >= total {
-                break;
-            }
             let (ids, mask, targets, weights) = batch_tensors(&examples, batch, pad)?;
             let mut dropout = Dropout::new(derive_seed(opts.seed, 2, state.step));
             let logits = run
@@ -731,7 +731,8 @@ pub fn train(
                 tokens_per_sec: tps,
             });
             let stop = interrupt.load(Ordering::SeqCst);
-            if stop || (opts.save_every > 0 && state.step % opts.save_every == 0) {
+            let limit = state.step >= stop_at && state.step < total;
+            if stop || limit || (opts.save_every > 0 && state.step % opts.save_every == 0) {
                 let path = save_checkpoint(&run, &state, &opts.out)?;
                 on_event(Event::Checkpoint {
                     step: state.step,
@@ -741,9 +742,12 @@ pub fn train(
             if stop {
                 return Err(Error::Interrupted);
             }
+            if limit {
+                break;
+            }
         }
-        if state.batch_in_epoch < batches.len() && state.step >= total {
-            // Step limit reached inside the epoch.
+        if state.step >= stop_at && state.batch_in_epoch < batches.len() {
+            // Stopped by `max_steps` inside the epoch.
             break;
         }
         // Epoch done: evaluate, keep the best, checkpoint.
@@ -767,14 +771,7 @@ pub fn train(
             if dev_f1.is_some() {
                 state.best_dev_f1 = dev_f1;
             }
-            write_model_dir(
-                &opts.out,
-                &run.cfg,
-                &run.labels,
-                &run.named_tensors(),
-                &run.base_dir,
-                Storage::F32,
-            )?;
+            run.save_model(&opts.out)?;
         }
         state.epoch += 1;
         state.batch_in_epoch = 0;
@@ -798,14 +795,7 @@ pub fn train(
         });
     }
     if !opts.out.join("model.safetensors").is_file() {
-        write_model_dir(
-            &opts.out,
-            &run.cfg,
-            &run.labels,
-            &run.named_tensors(),
-            &run.base_dir,
-            Storage::F32,
-        )?;
+        run.save_model(&opts.out)?;
     }
     let secs = t0.elapsed().as_secs_f64();
     Ok(TrainReport {

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""Tagging speed of arabic-ner against PyTorch transformers and ONNX Runtime.
+
+The sentences of a CoNLL file (default ``../shared/data/anercorp/test.txt``,
+``token TAG`` a line, blank lines between sentences; tokens joined with
+spaces) become one text file, a sentence a line. The same model then tags it
+three ways:
+
+- ``ours``: ``arabic-ner tag --lines --keep-clitics --format jsonl``, timed end
+  to end as a subprocess (process start, model load, tagging, output). Its
+  load time is measured separately by tagging a one-word input, and the
+  throughput is also shown without it.
+- ``pipeline``: ``transformers.pipeline("token-classification",
+  aggregation_strategy="first")`` with PyTorch, ``torch.set_num_threads``,
+  ``--batch-size`` sentences per forward pass.
+- ``onnx``: the model exported here with ``torch.onnx.export`` (dynamo
+  exporter, dynamic batch and sequence axes) and run by ONNX Runtime
+  (``intra_op_num_threads``), in length-sorted batches of ``--batch-size``.
+  Everything around the model is done in Python the engine's way: its word
+  split, diacritic removal, sentence split, windows, the first piece's label
+  for each word and seqeval's BIO decoding.
+
+Each Python engine runs in a child process of its own, so its peak RSS (from
+``os.wait4``) is its own; its load time is model + tokenizer loading, its
+throughput counts the tagging only (tokenization, model, decoding).
+
+The three must agree on the entities (label, character start, end): the
+script prints the entity-level agreement (2|A∩B| / (|A|+|B|)) and the share
+of sentences with identical entities for each pair, and checks ≥ 99.5%.
+Token counts are the model tokenizer's pieces of each sentence (without
+<s>/</s>); words are the CoNLL tokens.
+
+``--scale`` instead times only ours on the text and on the text repeated
+``--scale-factor`` (10) times, to show that the time grows linearly.
+
+This is a benchmark, not a test: it is not run in CI. Run it on an idle
+machine; the numbers depend on the load.
+
+Setup (once, from the repository root)::
+
+    python3 -m venv .venv
+    .venv/bin/pip install torch transformers safetensors numpy onnx onnxscript onnxruntime
+    cargo build --release
+
+Run::
+
+    .venv/bin/python bench/speed.py --model runs/default-v1
+    .venv/bin/python bench/speed.py --model runs/default-v1 --scale
+
+Options: ``--bin PATH`` (default target/release/arabic-ner), ``--data FILE``,
+``--threads 2``, ``--batch-size 8``, ``--engines ours,pipeline,onnx``,
+``--limit N`` (first N sentences), ``--onnx FILE`` (reuse or keep the
+export), ``--json OUT``. Without ``--model``: ``../runs/default-v1`` when it
+holds a model, else the base (``--base``) with a random classifier head.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import common
+
+DEFAULT_DATA = "../shared/data/anercorp/test.txt"
+AGREEMENT_TARGET = 0.995
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="Hugging Face token-classification folder "
+                   "(default: ../runs/default-v1 when present, else a random-head test model)")
+    p.add_argument("--base", default=common.default_base(),
+                   help="base model for the random-head test model (default: %(default)s)")
+    p.add_argument("--bin", default=common.DEFAULT_BIN, help="arabic-ner binary (default: %(default)s)")
+    p.add_argument("--data", default=DEFAULT_DATA, help="CoNLL file (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=2, help="threads of every engine (default: 2)")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="sentences per batch for the pipeline and ONNX (default: 8)")
+    p.add_argument("--engine-batch-size", type=int,
+                   help="--batch-size passed to arabic-ner tag (default: its own default)")
+    p.add_argument("--engines", default="ours,pipeline,onnx",
+                   help="comma-separated subset of ours,pipeline,onnx (default: all)")
+    p.add_argument("--limit", type=int, help="use only the first N sentences")
+    p.add_argument("--onnx", help="ONNX file: used if it exists, else the export is written there")
+    p.add_argument("--scale", action="store_true", help="only time ours on 1x and N x the text")
+    p.add_argument("--scale-factor", type=int, default=10, help="N for --scale (default: 10)")
+    p.add_argument("--json", help="write the results as JSON to this file")
+    # Internal: run one Python engine in this child process.
+    p.add_argument("--worker", choices=["pipeline", "onnx"], help=argparse.SUPPRESS)
+    p.add_argument("--text", help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+# --------------------------------------------------------------------------
+# Data and measurement
+# --------------------------------------------------------------------------
+
+def read_sentences(path):
+    """Sentences of a CoNLL file as lists of tokens (first column)."""
+    sentences, current = [], []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                if current:
+                    sentences.append(current)
+                    current = []
+            elif not line.startswith("-DOCSTART-"):
+                current.append(parts[0])
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def run_measured(cmd, stdout_path, stdin_path=None):
+    """Runs ``cmd`` and returns (wall seconds, peak RSS in MiB, stderr text);
+    exits when the command fails."""
+    err_path = str(stdout_path) + ".stderr"
+    with open(stdout_path, "wb") as out, open(err_path, "wb") as err, \
+            open(stdin_path or os.devnull, "rb") as inp:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdin=inp, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = Path(err_path).read_text(encoding="utf-8", errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(str(c) for c in cmd)} failed ({proc.returncode}):\n{stderr}")
+    return wall, usage.ru_maxrss / 1024, stderr
+
+
+# --------------------------------------------------------------------------
+# Engines
+# --------------------------------------------------------------------------
+
+def ours_command(args, binary, model_dir, text_path, out_path):
+    cmd = [binary, "--threads", args.threads, "tag", "--model", model_dir, "--lines",
+           "--keep-clitics", "--format", "jsonl", "--output", out_path]
+    if args.engine_batch_size:
+        cmd += ["--batch-size", args.engine_batch_size]
+    return cmd + [text_path]
+
+
+def run_ours(args, binary, model_dir, text_path, work, n_lines):
+    """Times ours on ``text_path``; returns a result dict with entities."""
+    one = work / "one-word.txt"
+    one.write_text("القاهرة\n", encoding="utf-8")
+    load, _, _ = run_measured(ours_command(args, binary, model_dir, one, work / "one.jsonl"),
+                              work / "one.stdout")
+    out = work / "ours.jsonl"
+    wall, rss, _ = run_measured(ours_command(args, binary, model_dir, text_path, out),
+                                work / "ours.stdout")
+    docs = common.read_jsonl(out.read_text(encoding="utf-8"))
+    entities = [[] for _ in range(n_lines)]
+    for doc in docs:
+        entities[doc["line"] - 1] = common.engine_entities(doc)
+    return {"engine": "ours", "load_s": load, "total_s": wall, "tag_s": max(wall - load, 1e-9),
+            "peak_rss_mib": rss, "entities": entities}
+
+
+def run_worker_process(kind, args, model_dir, text_path, work, onnx_path=None):
+    """Runs a Python engine in a child process; returns its result dict."""
+    out = work / f"{kind}.json"
+    cmd = [sys.executable, Path(__file__).resolve(), "--worker", kind, "--model", model_dir,
+           "--text", text_path, "--out", out, "--threads", args.threads,
+           "--batch-size", args.batch_size]
+    if onnx_path:
+        cmd += ["--onnx", onnx_path]
+    wall, rss, _ = run_measured(cmd, work / f"{kind}.stdout")
+    result = json.loads(out.read_text(encoding="utf-8"))
+    result.update({"total_s": wall, "peak_rss_mib": rss})
+    result["entities"] = [[tuple(e) for e in sent] for sent in result["entities"]]
+    return result
+
+
+def worker_pipeline(args):
+    """Child process: the transformers token-classification pipeline."""
+    t0 = time.perf_counter()
+    import torch
+    from transformers import pipeline
+
+    common.quiet_transformers()
+    torch.set_num_threads(args.threads)
+    t1 = time.perf_counter()
+    model, tokenizer = common.load_model(args.model)
+    pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, device=-1,
+                    aggregation_strategy="first")
+    t2 = time.perf_counter()
+    lines = Path(args.text).read_text(encoding="utf-8").splitlines()
+    results = pipe(lines, batch_size=args.batch_size)
+    entities = [common.pipeline_entities(r) for r in results]
+    t3 = time.perf_counter()
+    return {"engine": "pipeline", "import_s": t1 - t0, "load_s": t2 - t1, "tag_s": t3 - t2,
+            "entities": entities}
+
+
+def worker_onnx(args):
+    """Child process: ONNX Runtime with the engine's pre- and post-processing
+    done in Python."""
+    t0 = time.perf_counter()
+    import numpy as np
+    import onnxruntime as ort
+    from transformers import AutoConfig, AutoTokenizer
+
+    common.quiet_transformers()
+    t1 = time.perf_counter()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(args.onnx, opts, providers=["CPUExecutionProvider"])
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    config = AutoConfig.from_pretrained(args.model)
+    labels = [config.id2label[i] for i in range(config.num_labels)]
+    max_pieces = config.max_position_embeddings - 2
+    pad = config.pad_token_id if config.pad_token_id is not None else tokenizer.pad_token_id
+    t2 = time.perf_counter()
+
+    lines = Path(args.text).read_text(encoding="utf-8").splitlines()
+    # Sentences as the engine cuts each line, their words and windows.
+    sentences = []  # (line index, offset, spans, windows)
+    for li, line in enumerate(lines):
+        for start, end in common.sentence_spans(line):
+            spans, pieces = common.sentence_words(line[start:end], tokenizer)
+            wins = common.build_windows(pieces, max_pieces, 128, tokenizer.cls_token_id,
+                                        tokenizer.sep_token_id)
+            sentences.append((li, start, spans, wins))
+    flat = [(si, wi) for si, s in enumerate(sentences) for wi in range(len(s[3]))]
+    flat.sort(key=lambda x: len(sentences[x[0]][3][x[1]][1]))
+    logits = [[None] * len(s[3]) for s in sentences]
+    for b in range(0, len(flat), args.batch_size):
+        batch = flat[b:b + args.batch_size]
+        seqs = [sentences[si][3][wi][1] for si, wi in batch]
+        width = max(len(s) for s in seqs)
+        ids = np.full((len(seqs), width), pad, dtype=np.int64)
+        mask = np.zeros((len(seqs), width), dtype=np.int64)
+        for row, s in enumerate(seqs):
+            ids[row, :len(s)] = s
+            mask[row, :len(s)] = 1
+        out = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+        for row, (si, wi) in enumerate(batch):
+            logits[si][wi] = out[row]
+    entities = [[] for _ in lines]
+    for (li, offset, spans, wins), lg in zip(sentences, logits):
+        tags = common.merge_windows(wins, lg, labels, len(spans))
+        entities[li] += [(label, spans[a][0] + offset, spans[e - 1][1] + offset)
+                         for label, a, e in common.bio_spans(tags)]
+    t3 = time.perf_counter()
+    return {"engine": "onnx", "import_s": t1 - t0, "load_s": t2 - t1, "tag_s": t3 - t2,
+            "entities": entities}
+
+
+def export_onnx(model_dir, path):
+    """Exports the model to ONNX (dynamo exporter, dynamic batch and
+    sequence axes, inputs input_ids and attention_mask, output logits)."""
+    import torch
+
+    common.quiet_transformers()
+    model, _ = common.load_model(model_dir, attn_implementation="sdpa")
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    ids = torch.tensor([[0, 5, 6, 7, 2, 1], [0, 8, 9, 2, 1, 1]])
+    mask = (ids != 1).long()
+    batch = torch.export.Dim("batch")
+    seq = torch.export.Dim("seq", max=model.config.max_position_embeddings)
+    torch.onnx.export(Logits(model).eval(), (ids, mask), str(path), dynamo=True,
+                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                      dynamic_shapes={"input_ids": {0: batch, 1: seq},
+                                      "attention_mask": {0: batch, 1: seq}},
+                      verbose=False)
+
+
+# --------------------------------------------------------------------------
+# Reports
+# --------------------------------------------------------------------------
+
+def compare(a, b):
+    """(entity agreement, share of sentences with identical entities, number
+    of entities only in a, only in b)."""
+    same = total = identical = only_a = only_b = 0
+    for x, y in zip(a, b):
+        x, y = set(x), set(y)
+        same += len(x & y)
+        total += len(x) + len(y)
+        identical += x == y
+        only_a += len(x - y)
+        only_b += len(y - x)
+    return (2 * same / total if total else 1.0), identical / max(1, len(a)), only_a, only_b
+
+
+def count_tokens(model_dir, lines):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    return sum(len(ids) for ids in tokenizer(lines, add_special_tokens=False)["input_ids"])
+
+
+def print_speed(results, tokens, words, ours_key="ours"):
+    ours = next((r for r in results if r["engine"] == ours_key), None)
+    print(f"\n{'engine':<18} {'load s':>7} {'tag s':>7} {'total s':>8} {'tokens/s':>9} "
+          f"{'words/s':>8} {'vs ours':>8} {'peak RSS MiB':>12}")
+    for r in results:
+        tps = tokens / r["tag_s"]
+        ratio = (tokens / ours["tag_s"]) / tps if ours else float("nan")
+        print(f"{r['engine']:<18} {r['load_s']:>7.2f} {r['tag_s']:>7.2f} {r['total_s']:>8.2f} "
+              f"{tps:>9.0f} {words / r['tag_s']:>8.0f} {ratio:>7.2f}x {r['peak_rss_mib']:>12.0f}")
+        if r["engine"] == "ours":
+            print(f"{'ours end to end':<18} {'':>7} {'':>7} {r['total_s']:>8.2f} "
+                  f"{tokens / r['total_s']:>9.0f} {words / r['total_s']:>8.0f}")
+    print("tag s: tagging only (ours: end-to-end time minus the one-word run); total s: the whole "
+          "process; load s: model load (ours: a whole one-word run); vs ours: how many times "
+          "faster ours tags (tag s)")
+
+
+def scale_mode(args, binary, model_dir, lines, tokens, work):
+    """Times ours on the text and on it repeated ``--scale-factor`` times."""
+    rows = []
+    for factor in (1, args.scale_factor):
+        path = work / f"text-x{factor}.txt"
+        path.write_text("\n".join(lines * factor) + "\n", encoding="utf-8")
+        r = run_ours(args, binary, model_dir, path, work, len(lines) * factor)
+        rows.append((factor, r))
+        print(f"x{factor:<3} {len(lines) * factor:>7} lines: total {r['total_s']:8.2f} s, "
+              f"tagging {r['tag_s']:8.2f} s, {tokens * factor / r['tag_s']:8.0f} tokens/s, "
+              f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+    (f1, r1), (fn, rn) = rows
+    print(f"time ratio x{fn}/x{f1}: total {rn['total_s'] / r1['total_s']:.2f}, "
+          f"tagging {rn['tag_s'] / r1['tag_s']:.2f} (linear: {fn / f1:.0f})")
+    return [{"factor": f, "total_s": r["total_s"], "tag_s": r["tag_s"],
+             "peak_rss_mib": r["peak_rss_mib"]} for f, r in rows]
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        result = worker_pipeline(args) if args.worker == "pipeline" else worker_onnx(args)
+        Path(args.out).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        return 0
+
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    binary = common.find_bin(args.bin) if "ours" in engines or args.scale else None
+    sentences = read_sentences(common.cli_path(args.data))
+    if args.limit:
+        sentences = sentences[:args.limit]
+    lines = [" ".join(s) for s in sentences]
+    words = sum(len(s) for s in sentences)
+    load = os.getloadavg()
+
+    with common.temp_dir("arabic-ner-speed-") as work:
+        work = Path(work)
+        model_dir, description = common.resolve_model(args.model, args.base, work)
+        text_path = work / "text.txt"
+        text_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tokens = count_tokens(model_dir, lines)
+        print(f"model: {description}")
+        print(f"data: {args.data}: {len(lines)} sentences, {words} words, {tokens} tokens")
+        print(f"threads: {args.threads}, batch size: {args.batch_size}, cores: {os.cpu_count()}, "
+              f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+        if args.scale:
+            rows = scale_mode(args, binary, model_dir, lines, tokens, work)
+            if args.json:
+                Path(args.json).write_text(json.dumps({"scale": rows}, indent=1), encoding="utf-8")
+            return 0
+
+        results = []
+        if "ours" in engines:
+            results.append(run_ours(args, binary, model_dir, text_path, work, len(lines)))
+        if "pipeline" in engines:
+            results.append(run_worker_process("pipeline", args, model_dir, text_path, work))
+        if "onnx" in engines:
+            onnx_path = Path(args.onnx) if args.onnx else work / "model.onnx"
+            if not onnx_path.is_file():
+                t = time.perf_counter()
+                export_onnx(model_dir, onnx_path)
+                print(f"exported ONNX to {onnx_path} in {time.perf_counter() - t:.1f} s")
+            results.append(run_worker_process("onnx", args, model_dir, text_path, work, onnx_path))
+        print_speed(results, tokens, words)
+
+        print("\nagreement on entities (label, start, end):")
+        ok = True
+        pairs = []
+        for i, a in enumerate(results):
+            for b in results[i + 1:]:
+                agree, identical, only_a, only_b = compare(a["entities"], b["entities"])
+                passed = agree >= AGREEMENT_TARGET
+                ok = ok and passed
+                pairs.append({"a": a["engine"], "b": b["engine"], "agreement": agree,
+                              "identical_sentences": identical, "only_a": only_a, "only_b": only_b})
+                print(f"  {a['engine']:>8} vs {b['engine']:<8}: {agree:.4f} of entities, "
+                      f"{identical:.4f} of sentences identical ({only_a} only in {a['engine']}, "
+                      f"{only_b} only in {b['engine']}): {'ok' if passed else 'BELOW'} "
+                      f"{AGREEMENT_TARGET:.1%}")
+        load = os.getloadavg()
+        print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        if args.json:
+            report = {"model": description, "sentences": len(lines), "words": words,
+                      "tokens": tokens, "threads": args.threads, "batch_size": args.batch_size,
+                      "results": [{k: v for k, v in r.items() if k != "entities"} for r in results],
+                      "agreement": pairs}
+            Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,711 @@
+//! The `arabic-ner` command, run as a process on the oracle model.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{ModelSpec, LABELS};
+
+const BIN: &str = env!("CARGO_BIN_EXE_arabic-ner");
+
+const FIRST: &str = "زار سمير الخطيب بغداد يوم 13 يناير 2022 ثم عاد إلى لبنان.";
+const SECOND: &str = "تحدث الوزير عن العلاقات بين مصر وفرنسا.";
+
+/// A work folder with the oracle model in `model/`.
+struct Setup {
+    dir: TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        ModelSpec::oracle().write(&dir.path().join("model"));
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn model(&self) -> String {
+        self.path("model").display().to_string()
+    }
+
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Runs `arabic-ner` with these arguments and standard input.
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("ARABIC_NER_MODEL")
+            .env("HF_HUB_OFFLINE", "1")
+            .env("HF_HOME", self.path("hf-home"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("arabic-ner starts");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `arabic-ner tag --model <oracle> ARGS`.
+    fn tag(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let model = self.model();
+        let mut all = vec!["tag", "--model", model.as_str()];
+        all.extend_from_slice(args);
+        self.run(&all, stdin)
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_ok(o: &Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "exit {:?}, stderr: {}",
+        o.status,
+        stderr(o)
+    );
+}
+
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {} stderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// JSON Lines output as values.
+fn jsonl(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// `(label, text)` of the entities of a JSON document.
+fn entity_pairs(doc: &Value) -> Vec<(String, String)> {
+    doc["entities"]
+        .as_array()
+        .expect("entities array")
+        .iter()
+        .map(|e| {
+            (
+                e["label"].as_str().unwrap().to_string(),
+                e["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn first_entities() -> Vec<(String, String)> {
+    pairs(&[
+        ("PER", "سمير الخطيب"),
+        ("LOC", "بغداد"),
+        ("DATE", "13 يناير 2022"),
+        ("LOC", "لبنان"),
+    ])
+}
+
+#[test]
+fn jsonl_and_json() {
+    let s = Setup::new();
+    let input = s.write("in.txt", format!("{FIRST}\n{SECOND}\n"));
+    let input = input.to_str().unwrap();
+
+    let out = s.tag(&[input], b"");
+    assert_ok(&out);
+    let docs = jsonl(&out);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["source"], input);
+    assert!(docs[0].get("line").is_none());
+    let mut want = first_entities();
+    want.extend(pairs(&[("LOC", "مصر"), ("LOC", "فرنسا")]));
+    assert_eq!(entity_pairs(&docs[0]), want);
+    let e = &docs[0]["entities"];
+    assert_eq!(e[2]["value"], "2022-01-13");
+    assert_eq!(e[3]["country"], "LB");
+    assert_eq!(e[5]["country"], "FR");
+    // Offsets are characters of the file's text.
+    let text = format!("{FIRST}\n{SECOND}\n");
+    for ent in e.as_array().unwrap() {
+        let (start, end) = (
+            ent["start"].as_u64().unwrap() as usize,
+            ent["end"].as_u64().unwrap() as usize,
+        );
+        let slice: String = text.chars().skip(start).take(end - start).collect();
+        assert_eq!(slice, ent["text"].as_str().unwrap());
+        let (bs, be) = (
+            ent["byte_start"].as_u64().unwrap() as usize,
+            ent["byte_end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text[bs..be], ent["text"].as_str().unwrap());
+    }
+
+    let out = s.tag(&["--format", "json", input, input], b"");
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("json output parses");
+    let arr = v.as_array().expect("an array of documents");
+    assert_eq!(arr.len(), 2);
+    assert_eq!(entity_pairs(&arr[1]), want);
+
+    // No input document at all still gives valid JSON.
+    let empty = s.write("empty-dir/none.md", "");
+    let out = s.tag(
+        &[
+            "--format",
+            "json",
+            empty.parent().unwrap().to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+}
+
+#[test]
+fn conll_tsv_html_inline() {
+    let s = Setup::new();
+    let input = s.write("in.txt", format!("{FIRST}\n{SECOND}\n"));
+    let input = input.to_str().unwrap();
+
+    // CoNLL: two columns, a blank line after each sentence.
+    let out = s.tag(&["--format", "conll", input], b"");
+    assert_ok(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.iter().filter(|l| l.is_empty()).count(), 2, "{text}");
+    assert!(lines.last().unwrap().is_empty());
+    let rows: Vec<Vec<&str>> = lines
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(' ').collect())
+        .collect();
+    assert!(rows.iter().all(|r| r.len() == 2), "{text}");
+    assert!(rows.iter().all(|r| LABELS.contains(&r[1])), "{text}");
+    let words: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    let want: Vec<&str> = FIRST
+        .trim_end_matches('.')
+        .split(' ')
+        .chain(["."])
+        .collect();
+    assert_eq!(&words[..want.len()], &want[..]);
+    assert_eq!(rows[1], ["سمير", "B-PER"]);
+    assert_eq!(rows[2], ["الخطيب", "I-PER"]);
+    // The word keeps its clitic: CoNLL labels words, not spans.
+    assert!(rows.contains(&vec!["وفرنسا", "B-LOC"]));
+
+    // TSV: the header, then one row of nine fields per entity.
+    let out = s.tag(&["--format", "tsv", input], b"");
+    assert_ok(&out);
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "source\tline\tstart\tend\tlabel\tscore\ttext\tcountry\tvalue"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(r.len(), 9, "{r:?}");
+        assert_eq!(r[0], input);
+        assert_eq!(r[1], "");
+        let (a, b): (usize, usize) = (r[2].parse().unwrap(), r[3].parse().unwrap());
+        assert!(a < b);
+        let score: f32 = r[5].parse().unwrap();
+        assert!(score > 0.9 && score <= 1.0);
+    }
+    assert_eq!(rows[0][4..7], ["PER", rows[0][5], "سمير الخطيب"]);
+    assert_eq!(rows[2][8], "2022-01-13");
+    assert_eq!(rows[3][7], "LB");
+
+    // HTML: right to left, one mark per entity, escaped.
+    s.write("html.txt", "سمير الخطيب <b> & بغداد");
+    let out = s.tag(&["--format", "html", "html.txt", input], b"");
+    assert_ok(&out);
+    let html = stdout(&out);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("dir=\"rtl\""));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert_eq!(
+        html.matches("<mark class=\"e-").count() - 4,
+        2 + 6,
+        "{html}"
+    );
+    assert!(html.contains("<mark class=\"e-PER\" title=\"PER "));
+    assert!(html.contains("&lt;b&gt; &amp; "));
+    assert!(!html.contains("<b>"));
+    assert!(html.contains("value=2022-01-13"));
+
+    // Inline: brackets around entities, the rest untouched.
+    let out = s.tag(&["--format", "inline", "--lines", input], b"");
+    assert_ok(&out);
+    assert_eq!(
+        stdout(&out),
+        "زار [سمير الخطيب](PER) [بغداد](LOC) يوم [13 يناير 2022](DATE) ثم عاد إلى [لبنان](LOC).\n\
+         تحدث الوزير عن العلاقات بين [مصر](LOC) و[فرنسا](LOC).\n"
+    );
+
+    // An unknown format is a usage error.
+    let out = s.tag(&["--format", "xml", input], b"");
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn standard_input_and_lines() {
+    let s = Setup::new();
+    let input = format!("{FIRST}\r\n\r\n{SECOND}\n");
+    for args in [vec![], vec!["-"]] {
+        let out = s.tag(&args, input.as_bytes());
+        assert_ok(&out);
+        let docs = jsonl(&out);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["source"], "-");
+        assert_eq!(entity_pairs(&docs[0]).len(), 6);
+    }
+
+    let out = s.tag(&["--lines", "-"], input.as_bytes());
+    assert_ok(&out);
+    let docs = jsonl(&out);
+    let lines: Vec<u64> = docs.iter().map(|d| d["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [1, 2, 3]);
+    assert_eq!(entity_pairs(&docs[0]), first_entities());
+    assert!(entity_pairs(&docs[1]).is_empty());
+    assert_eq!(
+        entity_pairs(&docs[2]),
+        pairs(&[("LOC", "مصر"), ("LOC", "فرنسا")])
+    );
+    // Offsets count from the start of each line.
+    assert_eq!(docs[2]["entities"][0]["start"], 28);
+
+    // A file and standard input together, in order.
+    let f = s.write("a.txt", SECOND);
+    let out = s.tag(&["--lines", f.to_str().unwrap(), "-"], FIRST.as_bytes());
+    assert_ok(&out);
+    let docs = jsonl(&out);
+    let sources: Vec<&str> = docs.iter().map(|d| d["source"].as_str().unwrap()).collect();
+    assert_eq!(sources, [f.to_str().unwrap(), "-"]);
+}
+
+#[test]
+fn folders_are_walked_for_txt_files() {
+    let s = Setup::new();
+    s.write("docs/b.txt", SECOND);
+    s.write("docs/a.txt", FIRST);
+    s.write("docs/sub/deeper/c.txt", "عاد الوزير إلى لبنان.");
+    s.write("docs/notes.md", FIRST);
+    s.write("docs/sub/data.json", "{}");
+    let out = s.tag(&["docs"], b"");
+    assert_ok(&out);
+    let docs = jsonl(&out);
+    let sources: Vec<String> = docs
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().replace('\\', "/"))
+        .collect();
+    assert_eq!(
+        sources,
+        ["docs/a.txt", "docs/b.txt", "docs/sub/deeper/c.txt"]
+    );
+    assert_eq!(entity_pairs(&docs[0]), first_entities());
+    assert_eq!(entity_pairs(&docs[2]), pairs(&[("LOC", "لبنان")]));
+}
+
+#[test]
+fn unreadable_input_fails_with_exit_3() {
+    let s = Setup::new();
+    let good = s.write("good.txt", FIRST);
+    let missing = s.path("missing/nowhere.txt");
+    let out = s.tag(&[missing.to_str().unwrap()], b"");
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains(missing.to_str().unwrap()),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+
+    // Not UTF-8: the file and byte offset are named.
+    let mut bytes = "زار سمير".as_bytes().to_vec();
+    let offset = bytes.len();
+    bytes.extend_from_slice(b"\xff\xfe ");
+    bytes.extend_from_slice("بغداد".as_bytes());
+    let bad = s.write("bad.txt", &bytes);
+    let out = s.tag(&[bad.to_str().unwrap()], b"");
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains(bad.to_str().unwrap()), "{err}");
+    assert!(err.contains(&format!("byte {offset}")), "{err}");
+
+    // With --lines the line is named too.
+    let lined = s.write(
+        "lined.txt",
+        [FIRST.as_bytes(), b"\n", &bytes, b"\n"].concat(),
+    );
+    let out = s.tag(&["--lines", lined.to_str().unwrap()], b"");
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}:2:", lined.display())) && err.contains(&format!("byte {offset}")),
+        "{err}"
+    );
+
+    // --skip-invalid warns, goes on, and succeeds.
+    let out = s.tag(
+        &[
+            "--skip-invalid",
+            bad.to_str().unwrap(),
+            good.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    assert!(stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(bad.to_str().unwrap()));
+    let docs = jsonl(&out);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["source"], good.to_str().unwrap());
+    let out = s.tag(&["--skip-invalid", "--lines", lined.to_str().unwrap()], b"");
+    assert_ok(&out);
+    let docs = jsonl(&out);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["line"], 1);
+}
+
+#[test]
+fn bad_model_fails_with_exit_4() {
+    let s = Setup::new();
+    let input = s.write("in.txt", FIRST);
+    let input = input.to_str().unwrap();
+    let run = |model: &str| s.run(&["tag", "--model", model, input], b"");
+
+    let out = run(s.path("no-such-model").to_str().unwrap());
+    assert_exit(&out, 4);
+    assert!(stderr(&out).contains("no-such-model"));
+
+    let empty = s.path("empty-model");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(empty.to_str().unwrap());
+    assert_exit(&out, 4);
+    assert!(stderr(&out).contains("no config.json"), "{}", stderr(&out));
+
+    let broken = s.path("broken-model");
+    ModelSpec::oracle().write(&broken);
+    std::fs::write(broken.join("model.safetensors"), b"\x10\x00\x00").unwrap();
+    let out = run(broken.to_str().unwrap());
+    assert_exit(&out, 4);
+    let err = stderr(&out);
+    assert!(
+        err.contains("model.safetensors") && err.contains("not a valid safetensors"),
+        "{err}"
+    );
+    // One line, no panic.
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"));
+
+    for broken in common::Broken::ALL {
+        let dir = broken.build();
+        let out = run(dir.path().to_str().unwrap());
+        assert_exit(&out, 4);
+        let err = stderr(&out);
+        let (file, problem) = broken.expected();
+        let named = match file {
+            Some(f) => dir.path().join(f),
+            None => dir.path().to_path_buf(),
+        };
+        assert!(
+            err.contains(&named.display().to_string()) && err.contains(problem),
+            "{broken:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+
+    // An id that is not in the (empty, offline) cache.
+    let out = run("some-org/some-model");
+    assert_exit(&out, 4);
+    assert!(stderr(&out).contains("some-org/some-model"));
+}
+
+#[test]
+fn output_file_is_replaced_only_on_success() {
+    let s = Setup::new();
+    let good = s.write("in/good.txt", FIRST);
+    let mut bytes = FIRST.as_bytes().to_vec();
+    bytes.push(0xC3);
+    let bad = s.write("in/bad.txt", &bytes);
+    let target = s.write("out/result.jsonl", "previous contents\n");
+    let listing = || {
+        let mut v: Vec<String> = std::fs::read_dir(s.path("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+
+    let out = s.tag(
+        &[
+            "--output",
+            target.to_str().unwrap(),
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_exit(&out, 3);
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "previous contents\n"
+    );
+    assert_eq!(listing(), ["result.jsonl"], "a temporary file was left");
+    assert!(stdout(&out).is_empty());
+
+    let out = s.tag(
+        &[
+            "-o",
+            target.to_str().unwrap(),
+            "--format",
+            "json",
+            good.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    assert!(stdout(&out).is_empty());
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(entity_pairs(&v[0]), first_entities());
+    assert_eq!(listing(), ["result.jsonl"]);
+
+    // A new file in a folder that exists.
+    let fresh = s.path("out/new.tsv");
+    let out = s.tag(
+        &["-o", fresh.to_str().unwrap(), "-f", "tsv", "-"],
+        FIRST.as_bytes(),
+    );
+    assert_ok(&out);
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap().lines().count(), 5);
+}
+
+#[test]
+fn empty_input_gives_no_entities() {
+    let s = Setup::new();
+    let out = s.tag(&[], b"");
+    assert_ok(&out);
+    for d in jsonl(&out) {
+        assert!(entity_pairs(&d).is_empty());
+    }
+    let empty = s.write("empty.txt", "");
+    let blank = s.write("blank.txt", "\n \n\t\n");
+    for format in ["jsonl", "tsv", "conll", "inline"] {
+        let out = s.tag(
+            &[
+                "-f",
+                format,
+                empty.to_str().unwrap(),
+                blank.to_str().unwrap(),
+            ],
+            b"",
+        );
+        assert_ok(&out);
+        let text = stdout(&out);
+        match format {
+            "jsonl" => {
+                let docs = jsonl(&out);
+                assert_eq!(docs.len(), 2);
+                assert!(docs.iter().all(|d| entity_pairs(d).is_empty()));
+            }
+            "tsv" => assert_eq!(text.lines().count(), 1, "{text}"),
+            "conll" => assert!(text.trim().is_empty(), "{text:?}"),
+            _ => assert!(!text.contains('['), "{text:?}"),
+        }
+    }
+    let out = s.tag(&["--lines"], b"");
+    assert_ok(&out);
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn options_reach_the_tagger() {
+    let s = Setup::new();
+    let input = s.write("in.txt", format!("{FIRST}\n{SECOND}"));
+    let input = input.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.push(input);
+        let out = s.tag(&args, b"");
+        assert_ok(&out);
+        entity_pairs(&jsonl(&out)[0])
+    };
+    assert_eq!(
+        run(&["--labels", "COUNTRY"]),
+        pairs(&[("LOC", "لبنان"), ("LOC", "مصر"), ("LOC", "فرنسا")])
+    );
+    assert_eq!(
+        run(&["--labels", "PER,DATE"]),
+        pairs(&[("PER", "سمير الخطيب"), ("DATE", "13 يناير 2022")])
+    );
+    assert_eq!(run(&["--keep-clitics"])[5], ("LOC".into(), "وفرنسا".into()));
+    assert!(run(&["--min-score", "1.5"]).is_empty());
+    assert_eq!(
+        run(&["--max-length", "3", "--stride", "1", "--batch-size", "2"]),
+        run(&[])
+    );
+}
+
+const CONLL: &str = "\
+زار O
+سمير B-PER
+الخطيب I-PER
+بغداد B-LOC
+يوم O
+13 B-DATE
+يناير I-DATE
+2022 I-DATE
+. O
+
+أعلنت O
+شركة B-ORG
+النور I-ORG
+للطيران I-ORG
+إلى O
+كندا B-LOC
+. O
+
+وصل O
+الوزير O
+إلى O
+القاهرة O
+";
+
+#[test]
+fn eval_scores_per_type_and_writes_predictions() {
+    let s = Setup::new();
+    let data = s.write("gold.txt", CONLL);
+    let model = s.model();
+    let preds = s.path("pred.txt");
+    let out = s.run(
+        &[
+            "eval",
+            "--model",
+            &model,
+            "--data",
+            data.to_str().unwrap(),
+            "--write-predictions",
+            preds.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("3 sentences, 20 words"), "{text}");
+    let row = |name: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in {text}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(row("PER"), ["PER", "1.0000", "1.0000", "1.0000", "1"]);
+    assert_eq!(row("ORG"), ["ORG", "1.0000", "1.0000", "1.0000", "1"]);
+    assert_eq!(row("DATE"), ["DATE", "1.0000", "1.0000", "1.0000", "1"]);
+    assert_eq!(row("LOC"), ["LOC", "0.5000", "0.5000", "0.5000", "2"]);
+    assert_eq!(
+        row("micro avg"),
+        ["micro", "avg", "0.8000", "0.8000", "0.8000", "5"]
+    );
+
+    let written = std::fs::read_to_string(&preds).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 20 + 3);
+    assert_eq!(lines[1], "سمير B-PER B-PER");
+    assert!(lines.contains(&"كندا B-LOC O"), "{written}");
+    assert!(lines.contains(&"القاهرة O B-LOC"), "{written}");
+    assert!(lines
+        .iter()
+        .all(|l| l.is_empty() || l.split(' ').count() == 3));
+
+    // JSON scores, and a label map on the data.
+    let mapped = s.write(
+        "gold-pers.txt",
+        CONLL.replace("-PER", "-PERS").replace("-DATE", "-TIME"),
+    );
+    let out = s.run(
+        &[
+            "eval",
+            "--model",
+            &model,
+            "--data",
+            mapped.to_str().unwrap(),
+            "--map",
+            "PERS=PER,TIME=O",
+            "--json",
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["per_type"]["PER"]["f1"], 1.0);
+    assert_eq!(v["per_type"]["LOC"]["recall"], 0.5);
+    // DATE is mapped away in the data, so it is not scored.
+    assert!(v["per_type"].get("DATE").is_none(), "{v}");
+    assert!(v["per_type"].get("PERS").is_none(), "{v}");
+    let micro = v["micro"]["f1"].as_f64().unwrap();
+    assert!((micro - 0.75).abs() < 1e-9, "{v}");
+
+    // Malformed data names the file and line.
+    let bad = s.write("bad.txt", "زار O\nسمير\n");
+    let out = s.run(
+        &["eval", "--model", &model, "--data", bad.to_str().unwrap()],
+        b"",
+    );
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains(&format!("{}:2:", bad.display())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The oracle loads through a path with spaces and non-ASCII letters.
+#[test]
+fn model_path_with_spaces_and_arabic() {
+    let s = Setup::new();
+    let odd: &Path = &s.path("نموذج تجريبي");
+    ModelSpec::oracle().write(odd);
+    let out = s.run(
+        &["tag", "--model", odd.to_str().unwrap(), "-"],
+        FIRST.as_bytes(),
+    );
+    assert_ok(&out);
+    assert_eq!(entity_pairs(&jsonl(&out)[0]), first_entities());
+}

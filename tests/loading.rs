@@ -1,0 +1,413 @@
+//! Loading model folders: every supported layout loads, and every broken
+//! folder fails with an `Error::Model` that names the file and the problem,
+//! never with a panic.
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde_json::json;
+
+use arabic_ner::model::bert::Mode;
+use arabic_ner::model::weights::{save_safetensors, Storage};
+use arabic_ner::model::NerModel;
+use arabic_ner::Error;
+use common::{
+    copy_dir, fixture, pieces, read_config, write_config, Broken, ModelSpec, TokFiles, LABELS,
+};
+
+/// Logits `[batch, len, labels]` of a model for padded ids and mask.
+fn logits(model: &NerModel, ids: &[Vec<u32>], mask: &[Vec<u8>]) -> Vec<Vec<Vec<f32>>> {
+    let (b, l) = (ids.len(), ids[0].len());
+    let flat_ids: Vec<u32> = ids.concat();
+    let flat_mask: Vec<u8> = mask.concat();
+    let ids = Tensor::from_vec(flat_ids, (b, l), &Device::Cpu).unwrap();
+    let mask = Tensor::from_vec(flat_mask, (b, l), &Device::Cpu).unwrap();
+    model
+        .net
+        .forward(&ids, &mask, &mut Mode::Eval)
+        .unwrap()
+        .to_vec3::<f32>()
+        .unwrap()
+}
+
+fn sample_ids(model: &NerModel) -> (Vec<Vec<u32>>, Vec<Vec<u8>>) {
+    let t = &model.tokenizer;
+    let mut a = vec![t.cls];
+    t.push_word("سمير", &mut a).unwrap();
+    t.push_word("الخطيب", &mut a).unwrap();
+    t.push_word("شركة", &mut a).unwrap();
+    t.push_word("بغداد", &mut a).unwrap();
+    a.push(t.sep);
+    let mut b = vec![t.cls];
+    t.push_word("القاهرة", &mut b).unwrap();
+    b.push(t.sep);
+    let mask_b: Vec<u8> = (0..a.len()).map(|i| u8::from(i < b.len())).collect();
+    b.resize(a.len(), 0);
+    let mask_a = vec![1u8; a.len()];
+    (vec![a, b], vec![mask_a, mask_b])
+}
+
+#[test]
+fn every_tokenizer_layout_and_naming_loads_the_same_model() {
+    let mut reference: Option<Vec<Vec<Vec<f32>>>> = None;
+    let words = [
+        "سمير",
+        "شركة",
+        "القاهرة",
+        "العلاقات",
+        "وفرنسا",
+        "CNN",
+        "13",
+        "،",
+    ];
+    let mut reference_pieces: Option<Vec<Vec<String>>> = None;
+    for tok in [TokFiles::Json, TokFiles::Vocab, TokFiles::Both] {
+        for prefixed in [true, false] {
+            let dir = ModelSpec::random(11)
+                .tokenizer(tok)
+                .prefixed(prefixed)
+                .build();
+            let model = NerModel::from_dir(dir.path())
+                .unwrap_or_else(|e| panic!("{tok:?} prefixed={prefixed}: {e}"));
+            assert_eq!(model.labels, LABELS, "{tok:?} prefixed={prefixed}");
+            assert_eq!(model.tokenizer.vocab_size(), pieces().len());
+            assert_eq!(model.config.hidden_size, 32);
+            assert_eq!(model.dir, dir.path());
+            let got: Vec<Vec<String>> = words
+                .iter()
+                .map(|w| model.tokenizer.pieces(w).unwrap())
+                .collect();
+            // WordPiece splits as the vocabulary says, in both tokenizer
+            // files alike.
+            assert_eq!(got[1], ["شرك", "##ة"]);
+            assert_eq!(got[2], ["القاهر", "##ة"]);
+            assert_eq!(got[3], ["العلاق", "##ات"]);
+            assert_eq!(got[4], ["وفرنسا"]);
+            assert_eq!(got[5], ["[UNK]"]);
+            match &reference_pieces {
+                None => reference_pieces = Some(got),
+                Some(r) => assert_eq!(&got, r, "{tok:?}"),
+            }
+            let (ids, mask) = sample_ids(&model);
+            let out = logits(&model, &ids, &mask);
+            match &reference {
+                None => reference = Some(out),
+                Some(r) => assert_eq!(&out, r, "{tok:?} prefixed={prefixed}"),
+            }
+        }
+    }
+}
+
+/// The same random weights, written as `.bin` by PyTorch and as
+/// safetensors by `save_pretrained`, give identical logits, and those are
+/// PyTorch's own logits (from `tests/fixtures/make_fixtures.py`).
+#[test]
+fn pytorch_bin_and_safetensors_fixtures_agree_with_pytorch() {
+    let bin = NerModel::from_dir(&fixture("tiny-bin")).expect("tiny-bin loads");
+    let st = NerModel::from_dir(&fixture("tiny-st")).expect("tiny-st loads");
+    assert!(!fixture("tiny-bin").join("model.safetensors").exists());
+    assert!(fixture("tiny-bin").join("pytorch_model.bin").is_file());
+    assert_eq!(bin.labels, LABELS);
+    assert_eq!(st.labels, bin.labels);
+
+    let text = std::fs::read_to_string(fixture("tiny-logits.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<Vec<u32>> = serde_json::from_value(v["ids"].clone()).unwrap();
+    let mask: Vec<Vec<u8>> = serde_json::from_value(v["mask"].clone()).unwrap();
+    let want: Vec<Vec<Vec<f32>>> = serde_json::from_value(v["logits"].clone()).unwrap();
+
+    let a = logits(&bin, &ids, &mask);
+    let b = logits(&st, &ids, &mask);
+    assert_eq!(a, b, ".bin and .safetensors give different logits");
+    let mut worst = 0f32;
+    for (s, seq) in want.iter().enumerate() {
+        for (p, row) in seq.iter().enumerate() {
+            if mask[s][p] == 0 {
+                continue;
+            }
+            for (k, w) in row.iter().enumerate() {
+                worst = worst.max((a[s][p][k] - w).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-4, "largest difference from PyTorch: {worst}");
+    // The logits are not trivially alike across labels or positions.
+    assert!((a[0][1][0] - a[0][1][1]).abs() > 1e-3);
+    assert!((a[0][1][0] - a[0][2][0]).abs() > 1e-3);
+}
+
+/// Loads a folder expecting an `Error::Model`; returns its path and message.
+fn model_error(dir: &Path) -> (PathBuf, String, String) {
+    let result = catch_unwind(AssertUnwindSafe(|| NerModel::from_dir(dir)))
+        .unwrap_or_else(|_| panic!("loading {} panicked", dir.display()));
+    match result {
+        Ok(_) => panic!("{} loaded but should not", dir.display()),
+        Err(e) => {
+            let shown = e.to_string();
+            assert_eq!(e.exit_code(), 4, "{shown}");
+            match e {
+                Error::Model { path, message } => (path, message, shown),
+                other => panic!("expected Error::Model, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// Asserts the error names `file` (its path ends so, and so does the text
+/// shown) and the problem.
+fn assert_names(dir: &Path, file: Option<&str>, problem: &str) {
+    let (path, message, shown) = model_error(dir);
+    let want = match file {
+        Some(f) => dir.join(f),
+        None => dir.to_path_buf(),
+    };
+    assert_eq!(path, want, "{shown}");
+    assert!(
+        shown.starts_with(&want.display().to_string()),
+        "message does not start with the path: {shown}"
+    );
+    assert!(
+        message.contains(problem),
+        "message {message:?} does not say {problem:?}"
+    );
+}
+
+#[test]
+fn every_broken_variant_fails_with_a_model_error() {
+    for broken in Broken::ALL {
+        let dir = broken.build();
+        let (file, problem) = broken.expected();
+        assert_names(dir.path(), file, problem);
+        // Through a Hub-style spec as well: the folder path.
+        let err = match NerModel::load(dir.path().to_str().unwrap()) {
+            Err(e) => e,
+            Ok(_) => panic!("{broken:?} loaded"),
+        };
+        assert_eq!(err.exit_code(), 4, "{broken:?}: {err}");
+    }
+}
+
+#[test]
+fn truncated_safetensors() {
+    let dir = ModelSpec::random(1).build();
+    let st = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&st).unwrap();
+    for keep in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&st, &bytes[..keep]).unwrap();
+        assert_names(
+            dir.path(),
+            Some("model.safetensors"),
+            "not a valid safetensors file",
+        );
+    }
+}
+
+#[test]
+fn config_disagreeing_with_weight_shapes() {
+    let dir = ModelSpec::random(2).build();
+    let mut cfg = read_config(dir.path());
+    cfg["hidden_size"] = json!(16);
+    write_config(dir.path(), &cfg);
+    assert_names(
+        dir.path(),
+        Some("model.safetensors"),
+        "but the config implies",
+    );
+
+    let mut cfg = read_config(dir.path());
+    cfg["hidden_size"] = json!(32);
+    cfg["intermediate_size"] = json!(40);
+    write_config(dir.path(), &cfg);
+    assert_names(dir.path(), Some("model.safetensors"), "intermediate.dense");
+
+    let mut cfg = read_config(dir.path());
+    cfg["intermediate_size"] = json!(48);
+    cfg["num_hidden_layers"] = json!(3);
+    write_config(dir.path(), &cfg);
+    assert_names(
+        dir.path(),
+        Some("model.safetensors"),
+        "tensor encoder.layer.2.attention.self.query.weight is missing",
+    );
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let spec = ModelSpec::random(3);
+    let dir = spec.build();
+    let tensors: Vec<_> = spec
+        .tensors(pieces().len(), LABELS.len())
+        .into_iter()
+        .filter(|(n, _)| n != "bert.encoder.layer.1.output.dense.weight")
+        .collect();
+    save_safetensors(
+        &tensors,
+        &dir.path().join("model.safetensors"),
+        Storage::F32,
+    )
+    .unwrap();
+    assert_names(
+        dir.path(),
+        Some("model.safetensors"),
+        "tensor encoder.layer.1.output.dense.weight is missing",
+    );
+}
+
+#[test]
+fn classifier_rows_differ_from_id2label() {
+    let dir = ModelSpec::random(4).build();
+    let spec = ModelSpec::random(4);
+    let cfg = spec.config(pieces().len(), &LABELS[..7]);
+    write_config(dir.path(), &cfg);
+    assert_names(
+        dir.path(),
+        Some("model.safetensors"),
+        "classifier.weight has 9 rows but config.json has 7 labels in id2label",
+    );
+}
+
+#[test]
+fn id2label_missing_or_malformed() {
+    let dir = ModelSpec::random(5).build();
+    let mut cfg = read_config(dir.path());
+    cfg.as_object_mut().unwrap().remove("id2label");
+    write_config(dir.path(), &cfg);
+    assert_names(dir.path(), Some("config.json"), "no id2label");
+
+    cfg["id2label"] = json!({"0": "O", "1": "B-PER", "3": "I-PER"});
+    write_config(dir.path(), &cfg);
+    assert_names(
+        dir.path(),
+        Some("config.json"),
+        "id2label key 3 is out of range",
+    );
+
+    cfg["id2label"] = json!({"0": "O", "one": "B-PER"});
+    write_config(dir.path(), &cfg);
+    assert_names(dir.path(), Some("config.json"), "id2label key \"one\"");
+}
+
+#[test]
+fn malformed_config() {
+    let dir = ModelSpec::random(6).build();
+    std::fs::write(dir.path().join("config.json"), "{\"vocab_size\": 10,").unwrap();
+    assert_names(dir.path(), Some("config.json"), "invalid config");
+
+    let spec = ModelSpec::random(6);
+    let mut cfg = spec.config(pieces().len(), &LABELS);
+    cfg["num_attention_heads"] = json!(5);
+    write_config(dir.path(), &cfg);
+    assert_names(
+        dir.path(),
+        Some("config.json"),
+        "hidden_size 32 is not a multiple of num_attention_heads 5",
+    );
+
+    let mut cfg = spec.config(pieces().len(), &LABELS);
+    cfg["position_embedding_type"] = json!("relative_key");
+    write_config(dir.path(), &cfg);
+    assert_names(dir.path(), Some("config.json"), "relative_key");
+
+    let mut cfg = spec.config(pieces().len(), &LABELS);
+    cfg.as_object_mut().unwrap().remove("hidden_size");
+    write_config(dir.path(), &cfg);
+    assert_names(dir.path(), Some("config.json"), "hidden_size");
+}
+
+#[test]
+fn tokenizer_larger_than_vocab_size() {
+    for tok in [TokFiles::Json, TokFiles::Vocab] {
+        let dir = ModelSpec::random(7).tokenizer(tok).build();
+        let mut cfg = read_config(dir.path());
+        let real = pieces().len();
+        cfg["vocab_size"] = json!(real - 5);
+        write_config(dir.path(), &cfg);
+        let (path, message, shown) = model_error(dir.path());
+        assert_eq!(path, dir.path());
+        assert!(
+            message.contains(&format!(
+                "the tokenizer has {real} pieces but config.json says vocab_size {}",
+                real - 5
+            )),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn broken_tokenizer_files() {
+    let dir = ModelSpec::random(8).tokenizer(TokFiles::Json).build();
+    let json_path = dir.path().join("tokenizer.json");
+    let text = std::fs::read_to_string(&json_path).unwrap();
+    std::fs::write(&json_path, &text[..text.len() / 2]).unwrap();
+    assert_names(dir.path(), Some("tokenizer.json"), "invalid tokenizer");
+
+    // A vocabulary without [CLS].
+    let dir = ModelSpec::random(8).tokenizer(TokFiles::Vocab).build();
+    let vocab: Vec<&str> = pieces().into_iter().filter(|p| *p != "[CLS]").collect();
+    common::write_vocab(&dir.path().join("vocab.txt"), &vocab);
+    assert_names(dir.path(), Some("vocab.txt"), "no [CLS] or <s> token");
+
+    // tokenizer_config.json that is not JSON.
+    let dir = ModelSpec::random(8).tokenizer(TokFiles::Vocab).build();
+    std::fs::write(dir.path().join("tokenizer_config.json"), "{oops").unwrap();
+    assert_names(dir.path(), Some("tokenizer_config.json"), "invalid JSON");
+}
+
+#[test]
+fn missing_files() {
+    let dir = ModelSpec::random(9).build();
+    std::fs::remove_file(dir.path().join("config.json")).unwrap();
+    assert_names(dir.path(), None, "no config.json");
+
+    let dir = ModelSpec::random(9).build();
+    std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
+    assert_names(
+        dir.path(),
+        None,
+        "no model.safetensors or pytorch_model.bin",
+    );
+
+    let dir = ModelSpec::random(9).build();
+    for f in ["tokenizer.json", "vocab.txt"] {
+        std::fs::remove_file(dir.path().join(f)).unwrap();
+    }
+    assert_names(dir.path(), None, "no tokenizer.json or vocab.txt");
+
+    let empty = tempfile::tempdir().unwrap();
+    assert_names(empty.path(), None, "no config.json");
+
+    // A path that is neither a folder nor a Hub id.
+    let missing = empty.path().join("no-such-model");
+    match NerModel::load(missing.to_str().unwrap()) {
+        Err(Error::Model { path, message }) => {
+            assert_eq!(path, missing);
+            assert!(message.contains("no such model folder"), "{message}");
+        }
+        Err(e) => panic!("expected Error::Model, got {e:?}"),
+        Ok(_) => panic!("a missing folder loaded"),
+    }
+}
+
+#[test]
+fn broken_pytorch_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("tiny-bin"), dir.path());
+    let bin = dir.path().join("pytorch_model.bin");
+    let bytes = std::fs::read(&bin).unwrap();
+    std::fs::write(&bin, &bytes[..bytes.len() / 3]).unwrap();
+    assert_names(
+        dir.path(),
+        Some("pytorch_model.bin"),
+        "cannot read PyTorch checkpoint",
+    );
+    std::fs::write(&bin, b"not a pickle at all").unwrap();
+    assert_names(
+        dir.path(),
+        Some("pytorch_model.bin"),
+        "cannot read PyTorch checkpoint",
+    );
+}
