@@ -15,6 +15,7 @@ It holds what those scripts must do the same way:
   with the piece after it (see :class:`FirstPiecePipeline`).
 """
 
+import itertools
 import json
 import subprocess
 import tempfile
@@ -139,8 +140,7 @@ def run_bin(binary, args, stdin_text, threads=None):
     if threads:
         cmd += ["--threads", str(threads)]
     cmd += [str(a) for a in args]
-    proc = subprocess.run(cmd, input=stdin_text.encode("utf-8"),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, input=stdin_text.encode("utf-8"), capture_output=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}:\n"
                          + proc.stderr.decode("utf-8", "replace"))
@@ -379,12 +379,26 @@ def merge_windows(wins, logits, labels, n_words):
     return [b[1] for b in best]
 
 
+def engine_words(text):
+    """The engine's words of ``text``: (character spans, normalized words).
+
+    The engine removes marks before it splits words; splitting first and
+    dropping what becomes empty (a lone tatweel or mark) gives the same
+    words here."""
+    spans, words = [], []
+    for a, b in split_words(text):
+        word = strip_marks(text[a:b])
+        if word:
+            spans.append((a, b))
+            words.append(word)
+    return spans, words
+
+
 def sentence_words(sentence, tokenizer):
     """The engine's words of one sentence: their character spans and the
     piece ids of each word tokenized on its own after diacritic removal (a
     word without pieces gets <unk>, as in the engine)."""
-    spans = split_words(sentence)
-    words = [strip_marks(sentence[a:b]) for a, b in spans]
+    spans, words = engine_words(sentence)
     pieces = tokenizer(words, add_special_tokens=False)["input_ids"] if words else []
     return spans, [p or [tokenizer.unk_token_id] for p in pieces]
 
@@ -423,18 +437,21 @@ def agreement(a, b):
 # The transformers pipeline, optionally word-aware for bare "▁" pieces
 # --------------------------------------------------------------------------
 
-def make_pipeline(model, tokenizer, batch_size=1, stride=None):
-    """A token-classification pipeline (aggregation "first") whose results
-    are a dict ``{"stock": entities, "fixed": entities}`` per text.
+def make_pipeline(model, tokenizer, batch_size=1, stride=None, both=True):
+    """A token-classification pipeline with aggregation "first".
 
-    ``stock`` is exactly what ``pipeline("token-classification",
-    aggregation_strategy="first")`` returns. XLM-R's tokenizer splits some
-    words into a bare ``▁`` piece plus the rest of the word, and the stock
-    pipeline's word heuristic (a piece starts a word when a space precedes
-    its first character) then sees two words: both pieces start at the same
-    character. ``fixed`` groups such a piece with the bare ``▁`` before it,
-    so every whitespace word is labelled from its real first piece, as the
-    engine does.
+    XLM-R's tokenizer splits some words into a bare ``▁`` piece plus the rest
+    of the word, and the stock pipeline's word heuristic (a piece starts a
+    word when a space precedes its first character) then sees two words:
+    both pieces start at the same character. The "fixed" grouping joins such
+    a piece to the bare ``▁`` before it, so every whitespace word is labelled
+    from its real first piece, as the engine does.
+
+    With ``both`` each result is ``{"stock": entities, "fixed": entities}``.
+    Without it the pipeline returns exactly what ``pipeline(
+    "token-classification", aggregation_strategy="first")`` returns, and
+    keeps the model outputs so that :func:`fixed_results` can compute the
+    fixed grouping afterwards, outside any timing.
     """
     from transformers import TokenClassificationPipeline
 
@@ -446,24 +463,42 @@ def make_pipeline(model, tokenizer, batch_size=1, stride=None):
         def gather_pre_entities(self, *args, **kwargs):
             pre = super().gather_pre_entities(*args, **kwargs)
             if self.fix_bare_piece:
-                for prev, cur in zip(pre, pre[1:]):
+                for prev, cur in itertools.pairwise(pre):
                     if prev["word"] == "▁" and cur["start"] == prev["start"] and not cur["is_subword"]:
                         cur["is_subword"] = True
             return pre
 
         def postprocess(self, all_outputs, **kwargs):
-            self.fix_bare_piece = False
+            if not both:
+                self.kept.append((all_outputs, kwargs))
+                return super().postprocess(all_outputs, **kwargs)
             stock = super().postprocess(all_outputs, **kwargs)
             self.fix_bare_piece = True
             fixed = super().postprocess(all_outputs, **kwargs)
             self.fix_bare_piece = False
             return {"stock": stock, "fixed": fixed}
 
+        def postprocess_fixed(self, all_outputs, **kwargs):
+            """The stock post-processing with the fixed word grouping."""
+            self.fix_bare_piece = True
+            try:
+                return TokenClassificationPipeline.postprocess(self, all_outputs, **kwargs)
+            finally:
+                self.fix_bare_piece = False
+
     kwargs = {"aggregation_strategy": "first"}
     if stride is not None:
         kwargs["stride"] = stride
-    return FirstPiecePipeline(model=model, tokenizer=tokenizer, device=-1,
+    pipe = FirstPiecePipeline(model=model, tokenizer=tokenizer, device=-1,
                               batch_size=batch_size, **kwargs)
+    pipe.kept = []
+    return pipe
+
+
+def fixed_results(pipe):
+    """The fixed grouping (see :func:`make_pipeline`) of every text a
+    ``both=False`` pipeline has processed, in order."""
+    return [pipe.postprocess_fixed(outputs, **kwargs) for outputs, kwargs in pipe.kept]
 
 
 def pipeline_entities(result):

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Training speed of PyTorch transformers on the fine-tuning arabic-ner does.
+
+The PyTorch side of the training-speed comparison: ``BertForTokenClassification``
+from the base model (default: the project's base folder) is trained on
+``../shared/data/anercorp/train.txt`` for ``--steps`` steps (20) the way
+``arabic-ner train`` does it:
+
+- words normalized (diacritics and tatweel removed), tokenized one by one,
+  ``<s> … </s>`` windows of at most ``--max-length`` (254) pieces;
+- the label on each word's FIRST piece, the other pieces ignored (-100);
+- labels mapped as the default model's training does (PERS=PER, MIS=MISC,
+  GPE=LOC, anything outside the 11 labels = O);
+- batches of ``--batch-size`` (16) windows: shuffled, sorted by length within
+  pools of 50 batches, then the batches shuffled;
+- AdamW (lr 1.5e-4, weight decay 0.01), gradients clipped to norm 1.0,
+  dropout on, ``torch.set_num_threads(--threads)`` (2).
+
+It prints each step and tokens/s counted two ways: ``unpadded`` counts the
+real positions of every window (with ``<s>``/``</s>``), which is what
+``arabic-ner train`` reports as tok/s; ``padded`` counts every position of
+the padded batch (batch × longest window), which is the work PyTorch
+actually does. The first ``--skip`` steps (1) are left out of the steady
+rate (warm-up of the allocator and kernels); the rate over all steps is
+printed too.
+
+The matching Rust figure comes from the trainer's own log, for example::
+
+    target/release/arabic-ner --threads 2 train --base ../base/e5-small-compact \\
+        --train ../shared/data/anercorp/train.txt --map PERS=PER,MIS=MISC,GPE=LOC \\
+        --batch-size 16 --max-steps 20 --out /tmp/train-speed
+
+Setup (once, from the repository root)::
+
+    python3 -m venv .venv
+    .venv/bin/pip install torch transformers safetensors numpy
+
+Run::
+
+    .venv/bin/python bench/train_speed.py --steps 20
+    .venv/bin/python bench/train_speed.py --base base/e5-small-ar --threads 2 --json /tmp/ts.json
+"""
+
+import argparse
+import json
+import random
+import sys
+import time
+
+import common
+
+DEFAULT_DATA = "../shared/data/anercorp/train.txt"
+DEFAULT_MAP = "PERS=PER,MIS=MISC,GPE=LOC"
+IGNORE = -100
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", default=common.default_base(), help="base model folder (default: %(default)s)")
+    p.add_argument("--data", default=DEFAULT_DATA, help="CoNLL training file (default: %(default)s)")
+    p.add_argument("--map", default=DEFAULT_MAP, help="label map OLD=NEW,... (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=20, help="training steps (default: 20)")
+    p.add_argument("--skip", type=int, default=1, help="first steps left out of the steady rate (default: 1)")
+    p.add_argument("--batch-size", type=int, default=16, help="windows per step (default: 16)")
+    p.add_argument("--max-length", type=int, default=254,
+                   help="most word pieces in a window, without <s>/</s> (default: 254)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    p.add_argument("--lr", type=float, default=1.5e-4, help="AdamW learning rate (default: 1.5e-4)")
+    p.add_argument("--seed", type=int, default=42, help="shuffling and initialization seed (default: 42)")
+    p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"],
+                   help="transformers attention implementation (default: sdpa)")
+    p.add_argument("--json", help="write the results as JSON to this file")
+    return p.parse_args()
+
+
+def read_conll(path):
+    """Sentences as (words, tags) from a ``word TAG`` file."""
+    sentences, words, tags = [], [], []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                if words:
+                    sentences.append((words, tags))
+                    words, tags = [], []
+            elif not line.startswith("-DOCSTART-"):
+                words.append(parts[0])
+                tags.append(parts[-1])
+    if words:
+        sentences.append((words, tags))
+    return sentences
+
+
+def map_tag(tag, mapping, known):
+    """Applies the label map to a BIO tag; unknown labels become O."""
+    if tag == "O" or "-" not in tag:
+        return "O"
+    prefix, label = tag.split("-", 1)
+    label = mapping.get(label, label)
+    tag = f"{prefix}-{label}"
+    return tag if tag in known else "O"
+
+
+def make_examples(sentences, tokenizer, mapping, max_pieces):
+    """Windows ``(ids, labels)`` as the Rust trainer builds them."""
+    label_ids = {label: i for i, label in enumerate(common.LABELS)}
+    examples = []
+    for words, tags in sentences:
+        normed = [common.strip_marks(w) for w in words]
+        pieces = tokenizer(normed, add_special_tokens=False)["input_ids"]
+        pieces = [p or [tokenizer.unk_token_id] for p in pieces]
+        wins = common.build_windows(pieces, max_pieces, 0, tokenizer.cls_token_id,
+                                    tokenizer.sep_token_id)
+        for r, ids, first in wins:
+            labels = [IGNORE] * len(ids)
+            for k, wi in enumerate(r):
+                labels[first[k]] = label_ids[map_tag(tags[wi], mapping, label_ids)]
+            examples.append((ids, labels))
+    return examples
+
+
+def make_batches(examples, batch_size, seed):
+    """Shuffled, sorted by length within pools of 50 batches, batches shuffled."""
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    for i in range(0, len(order), pool):
+        order[i:i + pool] = sorted(order[i:i + pool], key=lambda j: len(examples[j][0]))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples, batch, pad):
+    import torch
+
+    width = max(len(examples[i][0]) for i in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    for row, i in enumerate(batch):
+        seq, lab = examples[i]
+        ids[row, :len(seq)] = torch.tensor(seq)
+        mask[row, :len(seq)] = 1
+        labels[row, :len(seq)] = torch.tensor(lab)
+    return ids, mask, labels, int(mask.sum()), ids.numel()
+
+
+def main():
+    args = parse_args()
+    common.quiet_transformers()
+    import torch
+    from transformers import AutoTokenizer, BertForTokenClassification
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    base = common.cli_path(args.base)
+    mapping = dict(pair.split("=", 1) for pair in args.map.split(",") if pair)
+
+    t = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    sentences = read_conll(common.cli_path(args.data))
+    examples = make_examples(sentences, tokenizer, mapping, args.max_length)
+    prep = time.perf_counter() - t
+    t = time.perf_counter()
+    model = BertForTokenClassification.from_pretrained(
+        str(base), num_labels=len(common.LABELS), id2label=dict(enumerate(common.LABELS)),
+        label2id={label: i for i, label in enumerate(common.LABELS)},
+        attn_implementation=args.attn)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    load = time.perf_counter() - t
+    pad = model.config.pad_token_id if model.config.pad_token_id is not None else tokenizer.pad_token_id
+    batches = make_batches(examples, args.batch_size, args.seed)
+
+    print(f"base: {base} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, "
+          f"attention {args.attn})")
+    print(f"data: {args.data}: {len(sentences)} sentences, {len(examples)} windows "
+          f"(prepared in {prep:.1f} s); model loaded in {load:.1f} s")
+    print(f"batch {args.batch_size}, threads {args.threads}, steps {args.steps}")
+    steps = []
+    for step, batch in enumerate(batches[:args.steps], 1):
+        start = time.perf_counter()
+        ids, mask, labels, real, padded = collate(examples, batch, pad)
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        seconds = time.perf_counter() - start
+        steps.append({"step": step, "seconds": seconds, "tokens": real, "padded_tokens": padded,
+                      "width": ids.shape[1], "loss": float(loss)})
+        print(f"step {step:>3}: {seconds:6.2f} s, {ids.shape[0]}x{ids.shape[1]:<3} loss "
+              f"{float(loss):.4f}, {real / seconds:6.0f} tok/s unpadded, "
+              f"{padded / seconds:6.0f} padded")
+
+    def rates(sel):
+        secs = sum(s["seconds"] for s in sel)
+        return (sum(s["tokens"] for s in sel) / secs, sum(s["padded_tokens"] for s in sel) / secs,
+                secs)
+
+    summary = {}
+    for name, sel in (("all steps", steps), (f"steps after {args.skip}", steps[args.skip:])):
+        if sel:
+            unpadded, padded, secs = rates(sel)
+            summary[name] = {"tokens_per_s": unpadded, "padded_tokens_per_s": padded, "seconds": secs,
+                             "steps": len(sel)}
+            print(f"{name}: {len(sel)} steps in {secs:.1f} s: {unpadded:.0f} tokens/s unpadded "
+                  f"(as arabic-ner train counts), {padded:.0f} tokens/s padded")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"base": str(base), "batch_size": args.batch_size, "threads": args.threads,
+                       "attn": args.attn, "steps": steps, "summary": summary}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
