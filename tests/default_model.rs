@@ -1,0 +1,45 @@
+//! The model shipped in `models/` loads with no flags and tags the sample
+//! text of `data/` sensibly.
+
+use arabic_ner::{Entity, Tagger};
+
+fn sample() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.txt");
+    std::fs::read_to_string(path).expect("data/sample.txt is part of the repository")
+}
+
+fn find<'a>(entities: &'a [Entity], text: &str) -> Option<&'a Entity> {
+    entities.iter().find(|e| e.text == text)
+}
+
+#[test]
+fn shipped_model_tags_the_sample() {
+    let tagger = Tagger::builder().build().expect("the shipped model loads");
+    let text = sample();
+    let entities = tagger.tag(&text).expect("tagging works");
+
+    for e in &entities {
+        assert_eq!(&text[e.byte_start..e.byte_end], e.text);
+        let chars: String = text.chars().skip(e.start).take(e.end - e.start).collect();
+        assert_eq!(chars, e.text);
+    }
+    let has = |label: &str| entities.iter().any(|e| e.label == label);
+    for label in ["PER", "ORG", "LOC", "DATE"] {
+        assert!(has(label), "no {label} entity in {entities:#?}");
+    }
+
+    let paris = find(&entities, "باريس").expect("باريس is found");
+    assert_eq!(paris.label, "LOC");
+    assert_eq!(paris.country, None, "a capital is not a country");
+
+    let lebanon = find(&entities, "لبنان").expect("لبنان is found");
+    assert_eq!(lebanon.label, "LOC");
+    assert_eq!(lebanon.country, Some("LB"));
+
+    // والولايات-type clitics are stripped; here "الولايات المتحدة" has none.
+    let us = find(&entities, "الولايات المتحدة").expect("الولايات المتحدة is found");
+    assert_eq!(us.country, Some("US"));
+
+    let un = find(&entities, "الأمم المتحدة").expect("الأمم المتحدة is found");
+    assert_eq!(un.label, "ORG");
+}
