@@ -57,13 +57,13 @@ impl Error {
     pub(crate) fn model(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Error::Model {
             path: path.as_ref().to_path_buf(),
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
     pub(crate) fn input(message: impl Into<String>) -> Self {
         Error::Input {
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
@@ -85,4 +85,22 @@ impl Error {
             Error::Interrupted => exit::INTERRUPTED,
         }
     }
+}
+
+/// Escapes control characters (`\n` and the like), which messages quoting
+/// file contents can hold, so that a message stays one line.
+fn one_line(message: String) -> String {
+    if !message.contains(char::is_control) {
+        return message;
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

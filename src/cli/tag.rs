@@ -131,6 +131,8 @@ struct Pending {
 struct Run<'a, W: Write> {
     tagger: &'a Tagger,
     writer: Writer<W>,
+    /// The output file, or `<stdout>`, for error messages.
+    out_name: PathBuf,
     pending: Pending,
     bar: Option<ProgressBar>,
 }
@@ -167,7 +169,7 @@ impl<W: Write> Run<'_, W> {
                     doc,
                 )
                 .map_err(|e| Error::Io {
-                    path: PathBuf::from("<output>"),
+                    path: self.out_name.clone(),
                     source: e,
                 })?;
         }
@@ -336,8 +338,25 @@ pub fn run(a: TagArgs) -> Result<()> {
     });
 
     // Output goes to a temporary file beside the target and replaces it only
-    // when everything succeeded, so a failure never leaves half a file.
+    // when everything succeeded, so a failure never leaves half a file. A
+    // target that exists and is not a regular file (/dev/null, a pipe) is
+    // written directly: renaming over it would replace the device itself.
+    let special = a
+        .output
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .is_some_and(|m| !m.is_file() && !m.is_dir());
     let (sink, tmp): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = match &a.output {
+        Some(path) if special => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
+            (Box::new(std::io::BufWriter::new(file)), None)
+        }
         Some(path) => {
             let dir = path
                 .parent()
@@ -358,13 +377,18 @@ pub fn run(a: TagArgs) -> Result<()> {
             None,
         ),
     };
+    let out_name = a
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<stdout>"));
     let writer = Writer::new(sink, a.format, labels).map_err(|e| Error::Io {
-        path: PathBuf::from("<output>"),
+        path: out_name.clone(),
         source: e,
     })?;
     let mut run = Run {
         tagger: &tagger,
         writer,
+        out_name: out_name.clone(),
         pending: Pending {
             docs: Vec::new(),
             bytes: 0,
@@ -393,16 +417,13 @@ pub fn run(a: TagArgs) -> Result<()> {
     if let Some(b) = &run.bar {
         b.finish_and_clear();
     }
-    let out_name = a
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("<stdout>"));
     let sink = run.writer.finish().map_err(|e| Error::Io {
         path: out_name.clone(),
         source: e,
     })?;
     drop(sink);
     if let (Some(tmp), Some(path)) = (tmp, &a.output) {
+        arabic_ner::model::weights::set_public_permissions(tmp.as_file(), path)?;
         tmp.as_file().sync_all().map_err(|e| Error::Io {
             path: path.clone(),
             source: e,

@@ -88,6 +88,19 @@ pub struct BertConfig {
     pub arabic_ner: ArabicNerOptions,
 }
 
+/// Reads a JSON file of a model folder as text: a file that is not UTF-8
+/// (saved as UTF-16, say) is a bad model file, not a failure of the system.
+/// A leading byte-order mark is left for the caller to skip.
+pub(crate) fn read_json_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::model(
+            path,
+            format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
 fn default_act() -> Activation {
     Activation::Gelu
 }
@@ -107,8 +120,8 @@ fn default_eps() -> f64 {
 impl BertConfig {
     /// Reads and checks `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let cfg: BertConfig = serde_json::from_str(&text)
+        let text = read_json_text(path)?;
+        let cfg: BertConfig = serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
             .map_err(|e| Error::model(path, format!("invalid config: {e}")))?;
         cfg.check().map_err(|m| Error::model(path, m))?;
         Ok(cfg)
@@ -140,6 +153,18 @@ impl BertConfig {
             if v == 0 {
                 return Err(format!("{name} must be positive"));
             }
+        }
+        if self.max_position_embeddings < 3 {
+            return Err(format!(
+                "max_position_embeddings {} leaves no room for a word between [CLS] and [SEP]",
+                self.max_position_embeddings
+            ));
+        }
+        if self.pad_token_id as usize >= self.vocab_size {
+            return Err(format!(
+                "pad_token_id {} is not below vocab_size {}",
+                self.pad_token_id, self.vocab_size
+            ));
         }
         if self.vocab_size > 10_000_000
             || self.hidden_size > 65_536

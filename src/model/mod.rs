@@ -63,12 +63,14 @@ impl NerModel {
         let labels = config.labels(&cfg_path)?;
         let tokenizer = WordTokenizer::from_dir(dir)?;
         if tokenizer.vocab_size() > config.vocab_size {
+            let file = tokenizer.source().file_name().unwrap_or_default();
             return Err(Error::model(
                 dir,
                 format!(
-                    "the tokenizer has {} pieces but config.json says vocab_size {}",
+                    "the tokenizer has {} pieces but config.json says vocab_size {} ({} does not belong to this model)",
                     tokenizer.vocab_size(),
-                    config.vocab_size
+                    config.vocab_size,
+                    file.to_string_lossy()
                 ),
             ));
         }

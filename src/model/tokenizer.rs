@@ -1,7 +1,7 @@
 //! Word-piece tokenization of pre-split words, for `tokenizer.json` files
 //! (WordPiece, Unigram, BPE) and for a bare BERT `vocab.txt`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
@@ -24,6 +24,8 @@ pub struct WordTokenizer {
     /// Id of the unknown-piece token, used for words that give no piece.
     pub unk: u32,
     vocab_size: usize,
+    /// The file the tokenizer was read from.
+    source: PathBuf,
 }
 
 fn first_id(tok: &Tokenizer, names: &[&str]) -> Option<u32> {
@@ -54,8 +56,8 @@ impl WordTokenizer {
     fn wordpiece(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
         let cfg_path = dir.join("tokenizer_config.json");
         let cfg: serde_json::Value = if cfg_path.is_file() {
-            let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
-            serde_json::from_str(&text)
+            let text = crate::model::config::read_json_text(&cfg_path)?;
+            serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
                 .map_err(|e| Error::model(&cfg_path, format!("invalid JSON: {e}")))?
         } else {
             serde_json::Value::Null
@@ -96,12 +98,18 @@ impl WordTokenizer {
             sep,
             unk,
             vocab_size,
+            source: path.to_path_buf(),
         })
     }
 
     /// Number of ids the tokenizer can produce (with added tokens).
     pub fn vocab_size(&self) -> usize {
         self.vocab_size
+    }
+
+    /// The file the tokenizer was read from (`tokenizer.json` or `vocab.txt`).
+    pub fn source(&self) -> &Path {
+        &self.source
     }
 
     /// Appends the ids of one word to `out`; a word that gives no piece at

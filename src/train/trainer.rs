@@ -684,7 +684,11 @@ pub fn train(
     let train_start = Instant::now();
     let mut last_loss = 0f32;
 
-    while state.epoch < opts.epochs && state.step < stop_at {
+    // An epoch whose batches are all done but that was not closed (a kill
+    // after its last step's checkpoint) still needs its end: evaluation,
+    // the model folder, the checkpoint.
+    let unclosed = |s: &State| s.batch_in_epoch > 0 && s.batch_in_epoch as u64 == per_epoch;
+    while state.epoch < opts.epochs && (state.step < stop_at || unclosed(&state)) {
         let epoch_start = Instant::now();
         let batches = make_batches(
             &examples,
@@ -794,7 +798,9 @@ pub fn train(
             scores: scores_out,
         });
     }
-    if !opts.out.join("model.safetensors").is_file() {
+    // `config.json` is written last: without it the folder is incomplete (a
+    // kill in the middle of an earlier write), whatever else is there.
+    if !opts.out.join("model.safetensors").is_file() || !opts.out.join("config.json").is_file() {
         run.save_model(&opts.out)?;
     }
     let secs = t0.elapsed().as_secs_f64();

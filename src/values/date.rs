@@ -328,7 +328,40 @@ pub struct DateValue {
 /// assert_eq!(normalize_date("أمس", None), None);
 /// ```
 pub fn normalize_date(text: &str, reference: Option<Ymd>) -> Option<DateValue> {
-    let toks = tokens(text);
+    normalize_tokens(&tokens(text), reference).or_else(|| {
+        // Text split into tokens by a word splitter or written loosely:
+        // "بتاريخ ( 24 / 8 / 1993 )", "عام ( 1976 )". Read it again without
+        // the lead word and the brackets, digits and slashes joined.
+        let loose = unspaced(text)?;
+        normalize_tokens(&tokens(&loose), reference)
+    })
+}
+
+/// `text` without a leading "بتاريخ", with brackets removed and spaces
+/// around `/` between digits closed; `None` when nothing changes.
+fn unspaced(text: &str) -> Option<String> {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    if matches!(words.first(), Some(&("بتاريخ" | "وبتاريخ" | "تاريخ"))) {
+        words.remove(0);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, w) in words.iter().enumerate() {
+        if *w == "(" || *w == ")" {
+            continue;
+        }
+        let joins = |a: Option<&&str>| a.is_some_and(|a| *a == "/");
+        let digit_end = |w: &str| w.chars().last().is_some_and(|c| c.is_numeric());
+        let glued = i > 0 && (joins(words.get(i - 1)) || (*w == "/" && digit_end(out.trim_end())));
+        if !out.is_empty() && !glued {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    (out != text).then_some(out)
+}
+
+fn normalize_tokens(toks: &[Tok], reference: Option<Ymd>) -> Option<DateValue> {
+    let toks = toks.to_vec();
     if toks.is_empty() || names_era_before(&toks) {
         return None;
     }
