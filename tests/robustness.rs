@@ -649,7 +649,9 @@ fn one_megabyte_line_without_spaces() {
     let reps = text.matches(unit).count();
     assert_eq!(doc.entities.len(), 3 * reps);
     assert_eq!(doc.words.len(), 7 * reps);
-    // The same in small windows (batched widely: small windows are many).
+    // The same in small windows, on the first 64 KB (small windows over
+    // the whole megabyte cost as much again).
+    let part = &text[..unit.len() * ((64 << 10) / unit.len())];
     let small = load(
         oracle_template(),
         TagOptions {
@@ -659,7 +661,9 @@ fn one_megabyte_line_without_spaces() {
             ..TagOptions::default()
         },
     );
-    assert_eq!(tag_one(&small, &text), doc);
+    let whole = tag_one(&t.default, part);
+    assert_eq!(tag_one(&small, part), whole);
+    assert_eq!(whole.entities, doc.entities[..whole.entities.len()]);
     // One word of a megabyte: a single unknown word, nothing found.
     let word = "سمير".repeat((1 << 20) / "سمير".len());
     let doc = tag_one(&t.default, &word);
@@ -1292,4 +1296,42 @@ fn bad_conll_files_name_file_and_line() {
         "",
     );
     assert_clear_error(&out, 3, &["cp1256.conll", "line 2", "UTF-8"]);
+}
+
+/// Input files in the wrong encoding: UTF-16 (as Windows editors save),
+/// Windows-1256, Latin-1. One error naming the file (and line), or with
+/// `--skip-invalid` a warning and the rest tagged.
+#[test]
+fn input_files_in_the_wrong_encoding() {
+    let model = oracle_template();
+    let work = tempfile::tempdir().expect("temp dir");
+    let good = "زار سمير الخطيب فرنسا.\r\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(good.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    let cp1256 = b"\xd2\xc7\xd1 \xd3\xe3\xed\xd1\n".to_vec();
+    let mut mixed = good.as_bytes().to_vec();
+    mixed.extend_from_slice(b"caf\xe9\n");
+    mixed.extend_from_slice(good.as_bytes());
+    for (name, bytes, line) in [
+        ("utf16.txt", utf16, 1),
+        ("cp1256.txt", cp1256, 1),
+        ("mixed.txt", mixed, 2),
+    ] {
+        let path = work.path().join(name);
+        std::fs::write(&path, &bytes).expect("write");
+        let p = path.to_str().expect("path");
+        let m = model.to_str().expect("path");
+        let out = run_with_stdin(&["tag", "--model", m, p], "");
+        assert_clear_error(&out, 3, &[&format!("{p}: not UTF-8")]);
+        let out = run_with_stdin(&["tag", "--model", m, "--lines", p], "");
+        assert_clear_error(&out, 3, &[&format!("{p}:{line}: not UTF-8")]);
+        let out = run_with_stdin(&["tag", "--model", m, "--lines", "--skip-invalid", p], "");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("warning") && stderr.contains(p), "{stderr}");
+        if name == "mixed.txt" {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(stdout.matches("سمير الخطيب").count(), 2, "{stdout}");
+        }
+    }
 }

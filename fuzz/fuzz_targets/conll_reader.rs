@@ -15,7 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let first = text.lines().next().unwrap_or("");
     let _ = first.parse::<LabelMap>();
     let _ = LabelMap::from_toml_str(&text, "map.toml");
-    for scheme in [None, Some(Scheme::Bio), Some(Scheme::Iob1), Some(Scheme::Iobes)] {
+    for scheme in [
+        None,
+        Some(Scheme::Bio),
+        Some(Scheme::Iob1),
+        Some(Scheme::Iobes),
+    ] {
         let opts = ReadOptions {
             scheme,
             map: "PER=O,LOC=PLACE,GPE=LOC".parse().expect("map"),

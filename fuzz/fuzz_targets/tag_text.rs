@@ -57,7 +57,10 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(rest);
     let texts: Vec<&str> = text.split('\u{1}').take(4).collect();
     let t = taggers();
-    let batch = t.default.tag_documents(&texts).expect("tagging does not fail");
+    let batch = t
+        .default
+        .tag_documents(&texts)
+        .expect("tagging does not fail");
     assert_eq!(batch.len(), texts.len());
     let windowed = &t.windowed[knob as usize % t.windowed.len()];
     for (text, doc) in texts.iter().zip(&batch) {

@@ -130,7 +130,11 @@ pub fn write_oracle(dir: &Path) {
         ("intermediate.dense", h, h, false),
         ("output.dense", h, h, true),
     ] {
-        let w = if pass { zeros(out * inp) } else { small(out * inp) };
+        let w = if pass {
+            zeros(out * inp)
+        } else {
+            small(out * inp)
+        };
         t.push((format!("{p}.{name}.weight"), vec![out, inp], w));
         t.push((format!("{p}.{name}.bias"), vec![out], zeros(out)));
     }
@@ -200,14 +204,20 @@ pub fn scratch_dir() -> &'static PathBuf {
 pub fn check_document(text: &str, doc: &Document) {
     let mut prev = 0;
     for w in &doc.words {
-        assert!(w.byte_start <= w.byte_end && w.byte_end <= text.len(), "{w:?}");
+        assert!(
+            w.byte_start <= w.byte_end && w.byte_end <= text.len(),
+            "{w:?}"
+        );
         assert!(text.is_char_boundary(w.byte_start) && text.is_char_boundary(w.byte_end));
         assert!(prev <= w.byte_start, "words overlap: {w:?}");
         prev = w.byte_end;
     }
     let (mut prev, mut chars) = (0, 0);
     for e in &doc.entities {
-        assert!(e.byte_start < e.byte_end && e.byte_end <= text.len(), "{e:?}");
+        assert!(
+            e.byte_start < e.byte_end && e.byte_end <= text.len(),
+            "{e:?}"
+        );
         assert!(text.is_char_boundary(e.byte_start) && text.is_char_boundary(e.byte_end));
         assert!(prev <= e.byte_start, "entities overlap: {e:?}");
         assert_eq!(e.text, text[e.byte_start..e.byte_end]);
