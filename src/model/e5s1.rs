@@ -27,6 +27,8 @@ use half::f16;
 use safetensors::{Dtype, View};
 use serde_json::{json, Value};
 
+use super::weights::write_file_atomic;
+
 /// Number of elements in one Q4_0 block.
 pub const Q4_0_BLOCK_ELEMS: usize = 32;
 /// Size in bytes of one Q4_0 block (f16 scale + 16 packed bytes).
@@ -731,43 +733,21 @@ impl View for F32View<'_> {
     }
 }
 
-fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> E5s1Error + '_ {
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> E5s1Error + '_ {
     move |source| E5s1Error::Write {
         path: path.to_path_buf(),
         source,
     }
 }
 
-/// Write `name` inside `dir` through a temporary file in the same directory
-/// and a rename, so a reader never sees a half-written file.
+/// Write `name` inside `dir` atomically (see [`write_file_atomic`]).
 fn write_atomic(
     dir: &Path,
     name: &str,
     fill: impl FnOnce(&Path, &mut std::fs::File) -> Result<(), E5s1Error>,
 ) -> Result<u64, E5s1Error> {
     let target = dir.join(name);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err(&target))?;
-    let tmp_path = tmp.path().to_path_buf();
-    fill(&tmp_path, tmp.as_file_mut())?;
-    // Reopen by path: a writer may have replaced the file behind our handle
-    // (safetensors renames its own sibling temp file onto the path it is given).
-    let written = std::fs::File::open(&tmp_path).map_err(write_err(&target))?;
-    written.sync_all().map_err(write_err(&target))?;
-    // Temp files are created 0600; the outputs are ordinary shared files.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp_path, std::fs::Permissions::from_mode(0o644))
-            .map_err(write_err(&target))?;
-    }
-    tmp.persist(&target)
-        .map_err(|e| write_err(&target)(e.error))?;
-    let len = written.metadata().map_err(write_err(&target))?.len();
-    Ok(len)
+    write_file_atomic(&target, fill, write_err(&target))
 }
 
 fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<u64, E5s1Error> {

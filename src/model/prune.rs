@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
 
+use super::weights::write_file_atomic;
+
 const TOKENIZER: &str = "tokenizer.json";
 const CONFIG: &str = "config.json";
 const WEIGHTS: &str = "model.safetensors";
@@ -178,39 +180,21 @@ fn read_json(path: &Path) -> Result<Value, PruneError> {
     })
 }
 
-fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> PruneError + '_ {
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> PruneError + '_ {
     move |source| PruneError::Write {
         path: path.to_path_buf(),
         source,
     }
 }
 
-/// Write `name` in `dir` via a temporary file in `dir` and a rename.
+/// Write `name` in `dir` atomically (see [`write_file_atomic`]).
 fn write_atomic(
     dir: &Path,
     name: &str,
     fill: impl FnOnce(&Path, &mut std::fs::File) -> Result<(), PruneError>,
 ) -> Result<(), PruneError> {
     let target = dir.join(name);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err(&target))?;
-    let tmp_path = tmp.path().to_path_buf();
-    fill(&tmp_path, tmp.as_file_mut())?;
-    // Reopen by path: safetensors renames its own temp file onto `tmp_path`.
-    std::fs::File::open(&tmp_path)
-        .and_then(|f| f.sync_all())
-        .map_err(write_err(&target))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp_path, std::fs::Permissions::from_mode(0o644))
-            .map_err(write_err(&target))?;
-    }
-    tmp.persist(&target)
-        .map_err(|e| write_err(&target)(e.error))?;
+    write_file_atomic(&target, fill, write_err(&target))?;
     Ok(())
 }
 

@@ -295,16 +295,49 @@ pub fn save_safetensors(tensors: &[(String, Tensor)], path: &Path, storage: Stor
 /// Writes bytes to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = path
+    write_file_atomic(
+        path,
+        |_, f| f.write_all(bytes).map_err(|e| Error::io(path, e)),
+        |e| Error::io(path, e),
+    )?;
+    Ok(())
+}
+
+/// Creates `target` atomically: `fill` writes a temporary file in the same
+/// folder (by handle or by path), which is synced, given `target`'s
+/// permissions (or `rw-r--r--`), and renamed onto `target`. A crash or an
+/// error at any point leaves `target` as it was. Returns the size written.
+pub fn write_file_atomic<E>(
+    target: &Path,
+    fill: impl FnOnce(&Path, &mut std::fs::File) -> std::result::Result<(), E>,
+    io_err: impl Fn(std::io::Error) -> E,
+) -> std::result::Result<u64, E> {
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    set_public_permissions(tmp.as_file(), path)?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(&io_err)?;
+    let tmp_path = tmp.path().to_path_buf();
+    fill(&tmp_path, tmp.as_file_mut())?;
+    // Reopen by path: a writer may have replaced the file behind the handle
+    // (safetensors renames its own temporary file onto the path it is given).
+    let written = std::fs::File::open(&tmp_path).map_err(&io_err)?;
+    written.sync_all().map_err(&io_err)?;
+    set_public_permissions(&written, target).map_err(|e| match e {
+        Error::Io { source, .. } => io_err(source),
+        other => io_err(std::io::Error::other(other.to_string())),
+    })?;
+    let len = written.metadata().map_err(&io_err)?.len();
+    tmp.persist(target).map_err(|e| io_err(e.error))?;
+    Ok(len)
 }
 
 /// Temporary files are created readable by their owner only; what replaces
