@@ -432,12 +432,9 @@ fn malformed_data_names_file_and_line() {
     assert!(err.to_string().contains("nowhere.txt"), "{err}");
 }
 
-/// `max_steps` is documented as being for "interrupted-run experiments",
-/// but a run stopped by it is not an interrupted run: the learning-rate
-/// schedule is computed over `max_steps` instead of the full run, and no
-/// checkpoint is written at the stop (only at `save_every` and epoch
-/// ends), so resuming neither continues from the stop nor follows the
-/// schedule of an uninterrupted run.
+/// A run stopped by `max_steps` behaves as an interrupted one: the
+/// learning-rate schedule spans every epoch, a checkpoint is written at the
+/// stop, and `--resume` ends where an uninterrupted run does.
 #[test]
 fn a_run_stopped_by_max_steps_resumes_to_the_same_weights() {
     let s = Setup::new();
