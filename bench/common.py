@@ -509,3 +509,12 @@ def pipeline_entities(result):
 def engine_entities(doc):
     """(label, start, end) triples of one engine JSONL object."""
     return [(e["label"], int(e["start"]), int(e["end"])) for e in doc.get("entities", [])]
+
+
+def add_model_args(p):
+    """The --model, --base and --bin options every comparison script takes."""
+    p.add_argument("--model", help="Hugging Face token-classification folder "
+                   "(default: ../runs/default-v1 when present, else a random-head test model)")
+    p.add_argument("--base", default=default_base(),
+                   help="base model for the random-head test model (default: %(default)s)")
+    p.add_argument("--bin", default=DEFAULT_BIN, help="arabic-ner binary (default: %(default)s)")

@@ -77,11 +77,7 @@ from paragraphs import PARAGRAPHS
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="Hugging Face token-classification folder "
-                   "(default: ../runs/default-v1 when present, else a random-head test model)")
-    p.add_argument("--base", default=common.default_base(),
-                   help="base model for the random-head test model (default: %(default)s)")
-    p.add_argument("--bin", default=common.DEFAULT_BIN, help="arabic-ner binary (default: %(default)s)")
+    common.add_model_args(p)
     p.add_argument("--threads", type=int, default=2, help="threads for both engines (default: 2)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |Δlogit| (default: 1e-4)")
     p.add_argument("--stride", type=int, default=128,

@@ -78,11 +78,7 @@ AGREEMENT_TARGET = 0.995
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="Hugging Face token-classification folder "
-                   "(default: ../runs/default-v1 when present, else a random-head test model)")
-    p.add_argument("--base", default=common.default_base(),
-                   help="base model for the random-head test model (default: %(default)s)")
-    p.add_argument("--bin", default=common.DEFAULT_BIN, help="arabic-ner binary (default: %(default)s)")
+    common.add_model_args(p)
     p.add_argument("--data", default=DEFAULT_DATA, help="CoNLL file (default: %(default)s)")
     p.add_argument("--threads", type=int, default=2, help="threads of every engine (default: 2)")
     p.add_argument("--batch-size", type=int, default=8,

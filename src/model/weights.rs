@@ -164,15 +164,14 @@ impl Weights {
     pub fn token_classification_tensors(&self) -> Vec<(String, Tensor)> {
         self.sorted()
             .into_iter()
-            .filter_map(|(n, t)| {
+            .filter(|(n, _)| is_token_classification_param(n))
+            .map(|(n, t)| {
                 let name = if n.starts_with("classifier.") {
                     n.to_string()
-                } else if n.starts_with("embeddings.") || n.starts_with("encoder.") {
-                    format!("bert.{n}")
                 } else {
-                    return None;
+                    format!("bert.{n}")
                 };
-                Some((name, t.clone()))
+                (name, t.clone())
             })
             .collect()
     }
@@ -183,6 +182,14 @@ impl Weights {
         v.sort_by(|a, b| a.0.cmp(b.0));
         v
     }
+}
+
+/// Whether a (prefix-free) tensor name belongs to the encoder or the
+/// classifier of a token-classification BERT.
+pub fn is_token_classification_param(name: &str) -> bool {
+    name.starts_with("embeddings.")
+        || name.starts_with("encoder.")
+        || name.starts_with("classifier.")
 }
 
 fn view_to_f32(name: &str, view: &TensorView<'_>) -> std::result::Result<Tensor, String> {

@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
 use crate::model::config::BertConfig;
 use crate::model::tokenizer::WordTokenizer;
-use crate::model::weights::{save_safetensors, write_atomic, Storage, Weights};
+use crate::model::weights::{
+    is_token_classification_param, save_safetensors, write_atomic, Storage, Weights,
+};
 use crate::model::{hub, pad_batch, windows};
 use crate::scheme::Scheme;
 use crate::text::normalize::{normalize, NormalizeOptions};
@@ -368,7 +370,7 @@ impl Run {
             if freeze_embeddings && name == "embeddings.word_embeddings.weight" {
                 continue;
             }
-            if !is_model_param(name) {
+            if !is_token_classification_param(name) {
                 continue;
             }
             let var = Var::from_tensor(&t.to_dtype(DType::F32)?.contiguous()?)?;
@@ -402,12 +404,6 @@ impl Run {
             Storage::F32,
         )
     }
-}
-
-fn is_model_param(name: &str) -> bool {
-    name.starts_with("embeddings.")
-        || name.starts_with("encoder.")
-        || name.starts_with("classifier.")
 }
 
 /// Writes a model folder that `arabic-ner tag` and Python `transformers`
@@ -706,7 +702,8 @@ pub fn train(
             let loss = loss_fn(&logits, &targets, &weights)?;
             let grads = loss.backward()?;
             let loss_v = loss.to_scalar::<f32>()?;
-            drop_graph(loss, logits);
+            // Free the step's graph before the optimizer writes into the weights.
+            drop((loss, logits));
             let norm = grad_norm(&run.params, &grads)?;
             let scale = if opts.clip > 0.0 && norm as f64 > opts.clip {
                 (opts.clip / norm as f64) as f32
@@ -810,10 +807,4 @@ pub fn train(
         seconds: secs,
         tokens_per_sec: tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9),
     })
-}
-
-/// Drops the graph of a step before the optimizer writes into the weights.
-fn drop_graph(loss: Tensor, logits: Tensor) {
-    drop(loss);
-    drop(logits);
 }
