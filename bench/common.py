@@ -363,20 +363,64 @@ def build_windows(pieces, max_pieces, overlap, cls, sep):
     return wins
 
 
-def merge_windows(wins, logits, labels, n_words):
+def merge_windows(wins, logits, labels, n_words, decoding="argmax"):
     """Word labels from per-window logits (aggregation "first"): each word
-    takes the argmax at its first piece in the window where it sits farthest
+    takes the scores at its first piece in the window where it sits farthest
     from an edge; among equals, the window the engine runs first (shorter,
-    then earlier) wins."""
-    best = [None] * n_words  # (margin, label)
+    then earlier) wins. ``decoding`` is "argmax" (each word alone) or
+    "viterbi" (the engine's default: the most probable BIO sequence without
+    an I-X after O or after another type)."""
+    best = [None] * n_words  # (margin, scores)
     order = sorted(range(len(wins)), key=lambda i: (len(wins[i][1]), i))
     for i in order:
         r, _, first = wins[i]
         for k, wi in enumerate(r):
             margin = min(k, len(r) - 1 - k)
             if best[wi] is None or margin > best[wi][0]:
-                best[wi] = (margin, labels[int(logits[i][first[k]].argmax())])
-    return [b[1] for b in best]
+                best[wi] = (margin, logits[i][first[k]])
+    rows = [b[1] for b in best]
+    if decoding == "viterbi":
+        return [labels[k] for k in viterbi(rows, labels)]
+    return [labels[int(row.argmax())] for row in rows]
+
+
+def viterbi(rows, labels):
+    """The best BIO label path for per-word logits ``rows``: the sum of
+    log-softmax scores, with I-X allowed only after B-X or I-X."""
+    import numpy as np
+
+    if not rows:
+        return []
+    logp = []
+    for row in rows:
+        row = np.asarray(row, dtype=np.float64)
+        row = row - row.max()
+        logp.append(row - np.log(np.exp(row).sum()))
+    n = len(labels)
+    kind = [lab.partition("-") for lab in labels]
+
+    def allowed(prev, nxt):
+        p, _, t = kind[nxt]
+        if p != "I":
+            return True
+        return prev is not None and kind[prev][0] in ("B", "I") and kind[prev][2] == t
+
+    neg = float("-inf")
+    score = [logp[0][k] if allowed(None, k) else neg for k in range(n)]
+    back = []
+    for lp in logp[1:]:
+        nxt, frm = [neg] * n, [0] * n
+        for k in range(n):
+            for j in range(n):
+                if score[j] > nxt[k] and allowed(j, k):
+                    nxt[k], frm[k] = score[j], j
+            nxt[k] += lp[k]
+        score = nxt
+        back.append(frm)
+    path = [max(range(n), key=lambda k: score[k])]
+    for frm in reversed(back):
+        path.append(frm[path[-1]])
+    return path[::-1]
 
 
 def engine_words(text):

@@ -212,9 +212,11 @@ def shift(entities, offset):
 
 
 def engine_tag(binary, export_dir, texts, threads, stride):
-    """Entities of ``arabic-ner tag --lines --keep-clitics``, one list per text."""
+    """Entities of ``arabic-ner tag --lines --keep-clitics --decoding argmax``
+    (the pipeline labels each word alone), one list per text."""
     tagged = common.read_jsonl(common.run_bin(
-        binary, ["tag", "--model", export_dir, "--lines", "--keep-clitics", "--stride", stride,
+        binary, ["tag", "--model", export_dir, "--lines", "--keep-clitics", "--decoding", "argmax",
+                 "--stride", stride,
                  "--format", "jsonl", "-"],
         "\n".join(texts) + "\n", threads))
     if len(tagged) != len(texts):

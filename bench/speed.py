@@ -18,7 +18,8 @@ three ways:
   (``intra_op_num_threads``), in length-sorted batches of ``--batch-size``.
   Everything around the model is done in Python the engine's way: its word
   split, diacritic removal, sentence split, windows, the first piece's label
-  for each word and seqeval's BIO decoding.
+  for each word, and the same label decoding (``--decoding``, default the
+  engine's Viterbi) and seqeval's BIO span rules.
 
 Each Python engine runs in a child process of its own, so its peak RSS (from
 ``os.wait4``) is its own; its load time is model + tokenizer loading, its
@@ -87,6 +88,8 @@ def parse_args(argv=None):
                    help="--batch-size passed to arabic-ner tag (default: its own default)")
     p.add_argument("--engines", default="ours,pipeline,onnx",
                    help="comma-separated subset of ours,pipeline,onnx (default: all)")
+    p.add_argument("--decoding", choices=["viterbi", "argmax"], default="viterbi",
+                   help="label decoding of ours and onnx (default: %(default)s, the engine's)")
     p.add_argument("--limit", type=int, help="use only the first N sentences")
     p.add_argument("--onnx", help="ONNX file: used if it exists, else the export is written there")
     p.add_argument("--scale", action="store_true", help="only time ours on 1x and N x the text")
@@ -143,7 +146,7 @@ def run_measured(cmd, stdout_path, stdin_path=None):
 
 def ours_command(args, binary, model_dir, text_path, out_path):
     cmd = [binary, "--threads", args.threads, "tag", "--model", model_dir, "--lines",
-           "--keep-clitics", "--format", "jsonl", "--output", out_path]
+           "--keep-clitics", "--decoding", args.decoding, "--format", "jsonl", "--output", out_path]
     if args.engine_batch_size:
         cmd += ["--batch-size", args.engine_batch_size]
     return cmd + [text_path]
@@ -171,7 +174,7 @@ def run_worker_process(kind, args, model_dir, text_path, work, onnx_path=None):
     out = work / f"{kind}.json"
     cmd = [sys.executable, Path(__file__).resolve(), "--worker", kind, "--model", model_dir,
            "--text", text_path, "--out", out, "--threads", args.threads,
-           "--batch-size", args.batch_size]
+           "--batch-size", args.batch_size, "--decoding", args.decoding]
     if onnx_path:
         cmd += ["--onnx", onnx_path]
     wall, rss, _ = run_measured(cmd, work / f"{kind}.stdout")
@@ -252,7 +255,7 @@ def worker_onnx(args):
             logits[si][wi] = out[row]
     entities = [[] for _ in lines]
     for (li, offset, spans, wins), lg in zip(sentences, logits):
-        tags = common.merge_windows(wins, lg, labels, len(spans))
+        tags = common.merge_windows(wins, lg, labels, len(spans), args.decoding)
         entities[li] += [(label, spans[a][0] + offset, spans[e - 1][1] + offset)
                          for label, a, e in common.bio_spans(tags)]
     t3 = time.perf_counter()

@@ -279,6 +279,106 @@ pub fn decode<S: AsRef<str>>(tags: &[S], scheme: Scheme) -> Vec<Span> {
     spans(&read)
 }
 
+/// May `next` follow `prev` (`None`: the sequence start) in well-formed
+/// tags of `scheme`?
+///
+/// BIO: `I-X` only continues `B-X` or `I-X`. IOBES: `B-X` and `I-X` must be
+/// followed by `I-X` or `E-X`, and nothing else may be. IOB1: `B-X` only
+/// separates two entities of type X, so it follows `I-X` or `B-X`.
+pub fn allowed(scheme: Scheme, prev: Option<Tag<'_>>, next: Tag<'_>) -> bool {
+    let same = |p: &Tag<'_>| p.label == next.label;
+    match scheme {
+        Scheme::Bio => match next.prefix {
+            Prefix::I | Prefix::E => {
+                prev.is_some_and(|p| matches!(p.prefix, Prefix::B | Prefix::I) && same(&p))
+            }
+            _ => true,
+        },
+        Scheme::Iob1 => match next.prefix {
+            Prefix::B => {
+                prev.is_some_and(|p| matches!(p.prefix, Prefix::B | Prefix::I) && same(&p))
+            }
+            _ => true,
+        },
+        Scheme::Iobes => {
+            let open = prev.filter(|p| matches!(p.prefix, Prefix::B | Prefix::I));
+            match (open, next.prefix) {
+                (Some(p), Prefix::I | Prefix::E) => same(&p),
+                (Some(_), _) => false,
+                (None, Prefix::I | Prefix::E) => false,
+                (None, _) => true,
+            }
+        }
+    }
+}
+
+/// May a sequence end on `last`? Only IOBES forbids an open `B-`/`I-`.
+pub fn may_end(scheme: Scheme, last: Tag<'_>) -> bool {
+    scheme != Scheme::Iobes || !matches!(last.prefix, Prefix::B | Prefix::I)
+}
+
+/// The most probable well-formed tag sequence (Viterbi).
+///
+/// `probs[t][k]` is the probability of tag `tags[k]` at position `t`. Paths
+/// score by the sum of log-probabilities under the transitions [`allowed`]
+/// permits; unparsable tags are never chosen. Where the argmax tags are
+/// already well formed the result equals them. With no well-formed path at
+/// all (no `O`-like tag in the set), each position keeps its argmax.
+pub fn best_path<P: AsRef<[f32]>>(probs: &[P], tags: &[&str], scheme: Scheme) -> Vec<usize> {
+    let n = tags.len();
+    let parsed: Vec<Option<Tag<'_>>> = tags.iter().map(|t| parse_tag(t).ok()).collect();
+    let argmax = |p: &[f32]| {
+        (0..p.len().min(n))
+            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+            .unwrap_or(0)
+    };
+    if probs.is_empty() || n == 0 {
+        return probs.iter().map(|p| argmax(p.as_ref())).collect();
+    }
+    // Log-probabilities, floored so a zero probability is merely very bad.
+    let lp = |p: &[f32], k: usize| p.get(k).map_or(f32::NEG_INFINITY, |&x| x.max(1e-30).ln());
+    let mut score: Vec<f32> = (0..n)
+        .map(|k| match parsed[k] {
+            Some(t) if allowed(scheme, None, t) => lp(probs[0].as_ref(), k),
+            _ => f32::NEG_INFINITY,
+        })
+        .collect();
+    let mut back: Vec<Vec<usize>> = Vec::with_capacity(probs.len());
+    let mut next_score = vec![f32::NEG_INFINITY; n];
+    for p in &probs[1..] {
+        let p = p.as_ref();
+        let mut from = vec![0usize; n];
+        for k in 0..n {
+            next_score[k] = f32::NEG_INFINITY;
+            let Some(t) = parsed[k] else { continue };
+            for j in 0..n {
+                let Some(prev) = parsed[j] else { continue };
+                if score[j] > next_score[k] && allowed(scheme, Some(prev), t) {
+                    next_score[k] = score[j];
+                    from[k] = j;
+                }
+            }
+            next_score[k] += lp(p, k);
+        }
+        std::mem::swap(&mut score, &mut next_score);
+        back.push(from);
+    }
+    let last = (0..n)
+        .filter(|&k| parsed[k].is_some_and(|t| may_end(scheme, t)))
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]));
+    match last {
+        Some(k) if score[k] > f32::NEG_INFINITY => {
+            let mut path = vec![k];
+            for from in back.iter().rev() {
+                path.push(from[*path.last().unwrap_or(&0)]);
+            }
+            path.reverse();
+            path
+        }
+        _ => probs.iter().map(|p| argmax(p.as_ref())).collect(),
+    }
+}
+
 /// Converts tags written in `scheme` to clean BIO (every entity starts with
 /// `B-`), keeping the entities that [`decode`] finds.
 pub fn to_bio<S: AsRef<str>>(tags: &[S], scheme: Scheme) -> Vec<String> {
@@ -374,6 +474,101 @@ pub fn detect_scheme<S: AsRef<str>>(sentences: &[Vec<S>]) -> Scheme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BIO_TAGS: [&str; 5] = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+
+    /// Is every transition of `path` one `scheme` allows?
+    fn well_formed(path: &[usize], tags: &[&str], scheme: Scheme) -> bool {
+        let parsed: Vec<Tag> = tags.iter().map(|t| parse_tag(t).unwrap()).collect();
+        let mut prev = None;
+        for &k in path {
+            if !allowed(scheme, prev, parsed[k]) {
+                return false;
+            }
+            prev = Some(parsed[k]);
+        }
+        prev.is_none_or(|t| may_end(scheme, t))
+    }
+
+    /// Log-probability of a path.
+    fn path_score(probs: &[Vec<f32>], path: &[usize]) -> f32 {
+        path.iter().zip(probs).map(|(&k, p)| p[k].ln()).sum()
+    }
+
+    #[test]
+    fn best_path_keeps_well_formed_argmax() {
+        let probs = vec![
+            vec![0.1, 0.7, 0.1, 0.05, 0.05],
+            vec![0.1, 0.1, 0.6, 0.1, 0.1],
+            vec![0.8, 0.05, 0.05, 0.05, 0.05],
+        ];
+        assert_eq!(best_path(&probs, &BIO_TAGS, Scheme::Bio), [1, 2, 0]);
+    }
+
+    #[test]
+    fn best_path_repairs_an_inside_tag_after_outside() {
+        // Argmax says O I-PER I-PER: the I-PER that opens has to become
+        // B-PER (its second choice), or the span disappears.
+        let probs = vec![
+            vec![0.9, 0.02, 0.04, 0.02, 0.02],
+            vec![0.3, 0.25, 0.4, 0.02, 0.03],
+            vec![0.1, 0.05, 0.8, 0.02, 0.03],
+        ];
+        assert_eq!(best_path(&probs, &BIO_TAGS, Scheme::Bio), [0, 1, 2]);
+        // I-LOC after B-PER is not allowed either.
+        let probs = vec![
+            vec![0.05, 0.8, 0.05, 0.05, 0.05],
+            vec![0.1, 0.05, 0.35, 0.05, 0.45],
+        ];
+        assert_eq!(best_path(&probs, &BIO_TAGS, Scheme::Bio), [1, 2]);
+    }
+
+    #[test]
+    fn best_path_closes_iobes_entities() {
+        let tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER"];
+        // Argmax B-PER B-PER: an IOBES path must end every entity it opens.
+        let probs = vec![
+            vec![0.05, 0.6, 0.05, 0.05, 0.25],
+            vec![0.05, 0.5, 0.05, 0.35, 0.05],
+        ];
+        let path = best_path(&probs, &tags, Scheme::Iobes);
+        assert_eq!(path, [1, 3]);
+        assert!(well_formed(&path, &tags, Scheme::Iobes));
+    }
+
+    proptest::proptest! {
+        /// The path is well formed and no well-formed path scores higher
+        /// (checked against every path of short sequences).
+        #[test]
+        fn best_path_is_the_best_well_formed_path(
+            raw in proptest::collection::vec(
+                proptest::collection::vec(0.01f32..1.0, 5), 1..5),
+            iobes in proptest::bool::ANY,
+        ) {
+            let (tags, scheme) = if iobes {
+                (["O", "B-PER", "I-PER", "E-PER", "S-PER"], Scheme::Iobes)
+            } else {
+                (BIO_TAGS, Scheme::Bio)
+            };
+            let probs: Vec<Vec<f32>> = raw
+                .iter()
+                .map(|r| {
+                    let t: f32 = r.iter().sum();
+                    r.iter().map(|v| v / t).collect()
+                })
+                .collect();
+            let path = best_path(&probs, &tags, scheme);
+            proptest::prop_assert!(well_formed(&path, &tags, scheme));
+            let best = path_score(&probs, &path);
+            let n = probs.len() as u32;
+            for code in 0..5usize.pow(n) {
+                let other: Vec<usize> = (0..n).map(|i| code / 5usize.pow(i) % 5).collect();
+                if well_formed(&other, &tags, scheme) {
+                    proptest::prop_assert!(path_score(&probs, &other) <= best + 1e-4);
+                }
+            }
+        }
+    }
 
     /// Spans as seqeval reports them: (type, first, last) inclusive.
     fn inclusive(tags: &[&str]) -> Vec<(String, usize, usize)> {

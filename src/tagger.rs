@@ -7,9 +7,8 @@ use std::str::FromStr;
 
 use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
-use crate::model::bert::Mode;
-use crate::model::{pad_batch, windows, NerModel};
-use crate::scheme::spans;
+use crate::model::{windows, NerModel};
+use crate::scheme::{best_path, spans, Scheme};
 use crate::text::clitics::leading_clitic_len;
 use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::text::words::{sentence_breaks, split_words};
@@ -42,6 +41,31 @@ impl FromStr for Aggregation {
     }
 }
 
+/// How word labels are chosen from their label distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decoding {
+    /// The most probable well-formed label sequence of the sentence (no
+    /// `I-X` after `O` or after another type), found with Viterbi.
+    #[default]
+    Viterbi,
+    /// Each word's most probable label on its own, as the transformers
+    /// pipeline does.
+    Argmax,
+}
+
+impl FromStr for Decoding {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "viterbi" => Ok(Decoding::Viterbi),
+            "argmax" => Ok(Decoding::Argmax),
+            _ => Err(Error::Usage(format!(
+                "unknown decoding {s:?} (viterbi, argmax)"
+            ))),
+        }
+    }
+}
+
 /// Pseudo-label that selects places that name a sovereign state.
 pub const COUNTRY_LABEL: &str = "COUNTRY";
 
@@ -49,6 +73,7 @@ pub const COUNTRY_LABEL: &str = "COUNTRY";
 #[derive(Debug, Clone)]
 pub struct TagOptions {
     pub aggregation: Aggregation,
+    pub decoding: Decoding,
     /// Windows run through the model together.
     pub batch_size: usize,
     /// Most word pieces in a window (without special tokens); longer
@@ -70,6 +95,7 @@ impl Default for TagOptions {
     fn default() -> Self {
         TagOptions {
             aggregation: Aggregation::First,
+            decoding: Decoding::Viterbi,
             batch_size: 32,
             max_pieces: None,
             stride: 128,
@@ -108,6 +134,11 @@ impl TaggerBuilder {
         self.opts.aggregation = a;
         self
     }
+    pub fn decoding(mut self, d: Decoding) -> Self {
+        self.opts.decoding = d;
+        self
+    }
+
     pub fn batch_size(mut self, n: usize) -> Self {
         self.opts.batch_size = n.max(1);
         self
@@ -172,6 +203,8 @@ pub struct Tagger {
     model: NerModel,
     opts: TagOptions,
     norm: NormalizeOptions,
+    /// Scheme of the model's labels, for well-formed decoding.
+    scheme: Scheme,
 }
 
 /// A window of a sequence: word range and its model input.
@@ -199,7 +232,18 @@ impl Tagger {
         let norm = NormalizeOptions {
             letters: model.config.arabic_ner.normalize_letters,
         };
-        Tagger { model, opts, norm }
+        // Label sets cannot tell BIO from IOB1; models are trained in BIO.
+        let iobes = model
+            .labels
+            .iter()
+            .any(|l| l.starts_with("E-") || l.starts_with("S-"));
+        let scheme = if iobes { Scheme::Iobes } else { Scheme::Bio };
+        Tagger {
+            model,
+            opts,
+            norm,
+            scheme,
+        }
     }
 
     /// The model.
@@ -425,96 +469,101 @@ impl Tagger {
             }
         }
         // Best window for each word: the one where it sits farthest from an
-        // edge, so every word is labelled once with the most context.
-        let mut out: Vec<Vec<(WordScore, usize)>> = seqs
-            .iter()
-            .map(|s| {
-                vec![
-                    (
-                        WordScore {
-                            label: 0,
-                            prob: 0.0
-                        },
-                        0usize
-                    );
-                    s.len()
-                ]
-            })
-            .collect();
-        let mut assigned: Vec<Vec<bool>> = seqs.iter().map(|s| vec![false; s.len()]).collect();
+        // edge, so every word is labelled once with the most context. Each
+        // word keeps its whole label distribution (`c` values) for decoding.
+        let c = self.model.labels.len();
+        let mut dists: Vec<Vec<f32>> = seqs.iter().map(|s| vec![0f32; s.len() * c]).collect();
+        let mut margins: Vec<Vec<Option<usize>>> =
+            seqs.iter().map(|s| vec![None; s.len()]).collect();
         let mut order: Vec<usize> = (0..wins.len()).collect();
         order.sort_by_key(|&i| (wins[i].ids.len(), i));
-        let c = self.model.labels.len();
         for chunk in order.chunks(self.opts.batch_size.max(1)) {
             let seqs_ids: Vec<&[u32]> = chunk.iter().map(|&i| wins[i].ids.as_slice()).collect();
-            let (ids, mask) = pad_batch(&seqs_ids, self.model.config.pad_token_id)?;
-            let logits = self.model.net.forward(&ids, &mask, &mut Mode::Eval)?;
-            let probs = candle_nn::ops::softmax_last_dim(&logits)?;
-            let len = probs.dims()[1];
-            let flat = probs.flatten_all()?.to_vec1::<f32>()?;
-            for (row, &wi) in chunk.iter().enumerate() {
+            // Probabilities come packed: each window's tokens follow the last's.
+            let flat = self.model.net.probabilities(&seqs_ids)?;
+            let mut row_start = 0;
+            for &wi in chunk {
                 let w = &wins[wi];
-                let at = |pos: usize| &flat[(row * len + pos) * c..(row * len + pos + 1) * c];
+                let base = row_start;
+                row_start += w.ids.len();
+                let at = |pos: usize| &flat[(base + pos) * c..(base + pos + 1) * c];
                 for (k, word) in w.words.clone().enumerate() {
-                    let margin = (k).min(w.words.len() - 1 - k);
-                    let slot = &mut out[w.seq][word];
-                    if assigned[w.seq][word] && slot.1 >= margin {
+                    let margin = k.min(w.words.len() - 1 - k);
+                    let slot = &mut margins[w.seq][word];
+                    if slot.is_some_and(|m| m >= margin) {
                         continue;
                     }
-                    let ws = aggregate(self.opts.aggregation, w.pieces[k].clone(), &at, c);
-                    *slot = (ws, margin);
-                    assigned[w.seq][word] = true;
+                    *slot = Some(margin);
+                    let dist = &mut dists[w.seq][word * c..(word + 1) * c];
+                    aggregate(self.opts.aggregation, w.pieces[k].clone(), &at, dist);
                 }
             }
         }
-        Ok(out
-            .into_iter()
-            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+        let tags: Vec<&str> = self.model.labels.iter().map(String::as_str).collect();
+        Ok(dists
+            .iter()
+            .map(|d| {
+                let rows: Vec<&[f32]> = d.chunks(c).collect();
+                let path = match self.opts.decoding {
+                    Decoding::Argmax => rows.iter().map(|p| argmax(p)).collect(),
+                    Decoding::Viterbi => best_path(&rows, &tags, self.scheme),
+                };
+                path.into_iter()
+                    .zip(&rows)
+                    .map(|(label, p)| WordScore {
+                        label,
+                        prob: p[label],
+                    })
+                    .collect()
+            })
             .collect())
     }
 }
 
-/// Label and probability of a word from its pieces' probabilities.
+/// Index of the largest value (the first of equals).
+fn argmax(p: &[f32]) -> usize {
+    let mut best = 0;
+    for i in 1..p.len() {
+        if p[i] > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// A word's label distribution from its pieces' probabilities, into `out`.
 fn aggregate<'a>(
     how: Aggregation,
     pieces: Range<usize>,
     at: &dyn Fn(usize) -> &'a [f32],
-    c: usize,
-) -> WordScore {
-    let best = |p: &[f32]| {
-        let mut label = 0;
-        for i in 1..p.len() {
-            if p[i] > p[label] {
-                label = i;
-            }
-        }
-        WordScore {
-            label,
-            prob: p[label],
-        }
-    };
+    out: &mut [f32],
+) {
     match how {
-        Aggregation::First => best(at(pieces.start)),
+        Aggregation::First => out.copy_from_slice(at(pieces.start)),
         Aggregation::Average => {
-            let mut mean = vec![0f32; c];
+            out.fill(0.0);
             let n = pieces.len().max(1) as f32;
             for pos in pieces {
-                for (m, p) in mean.iter_mut().zip(at(pos)) {
+                for (m, p) in out.iter_mut().zip(at(pos)) {
                     *m += p / n;
                 }
             }
-            best(&mean)
         }
-        Aggregation::Max => pieces
-            .map(|pos| best(at(pos)))
-            .fold(None, |acc: Option<WordScore>, s| match acc {
-                Some(a) if a.prob >= s.prob => Some(a),
-                _ => Some(s),
-            })
-            .unwrap_or(WordScore {
-                label: 0,
-                prob: 0.0,
-            }),
+        Aggregation::Max => {
+            // The distribution of the piece whose top label is most certain.
+            let mut best: Option<(f32, usize)> = None;
+            for pos in pieces {
+                let p = at(pos);
+                let top = p[argmax(p)];
+                if best.is_none_or(|(b, _)| top > b) {
+                    best = Some((top, pos));
+                }
+            }
+            match best {
+                Some((_, pos)) => out.copy_from_slice(at(pos)),
+                None => out.fill(0.0),
+            }
+        }
     }
 }
 

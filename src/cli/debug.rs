@@ -22,6 +22,9 @@ pub struct DebugArgs {
     /// Most word pieces a window.
     #[arg(long)]
     max_length: Option<usize>,
+    /// Run the reference graph of tensor ops instead of the fast path.
+    #[arg(long)]
+    reference: bool,
 }
 
 fn lines(path: &Option<PathBuf>) -> Result<Vec<String>> {
@@ -47,6 +50,16 @@ fn lines(path: &Option<PathBuf>) -> Result<Vec<String>> {
 /// `hidden`) for each line.
 pub fn run(a: DebugArgs, hidden: bool) -> Result<()> {
     let model = NerModel::load(&a.model)?;
+    let reference = if a.reference {
+        Some(model.reference_net()?)
+    } else {
+        None
+    };
+    let width = if hidden {
+        model.config.hidden_size
+    } else {
+        model.labels.len()
+    };
     let norm = NormalizeOptions {
         letters: model.config.arabic_ner.normalize_letters,
     };
@@ -69,13 +82,26 @@ pub fn run(a: DebugArgs, hidden: bool) -> Result<()> {
             ids.extend_from_slice(&enc.ids[enc.starts[r.start]..enc.starts[r.end]]);
             ids.truncate(max + 1);
             ids.push(model.tokenizer.sep);
-            let (t, mask) = pad_batch(&[&ids], model.config.pad_token_id)?;
-            let v = if hidden {
-                model.net.encoder().forward(&t, &mask, &mut Mode::Eval)?
-            } else {
-                model.net.forward(&t, &mask, &mut Mode::Eval)?
+            let rows: Vec<Vec<f32>> = match &reference {
+                Some(net) => {
+                    let (t, mask) = pad_batch(&[&ids], model.config.pad_token_id)?;
+                    let v = if hidden {
+                        net.encoder().forward(&t, &mask, &mut Mode::Eval)?
+                    } else {
+                        net.forward(&t, &mask, &mut Mode::Eval)?
+                    };
+                    v.squeeze(0)?.to_vec2::<f32>()?
+                }
+                None => {
+                    let flat = if hidden {
+                        model.net.hidden_states(&[&ids])?
+                    } else {
+                        model.net.logits(&[&ids])?
+                    };
+                    flat.chunks(width).map(<[f32]>::to_vec).collect()
+                }
             };
-            all_vals.push(v.squeeze(0)?.to_vec2::<f32>()?);
+            all_vals.push(rows);
             all_ids.push(ids);
         }
         let obj = if hidden {

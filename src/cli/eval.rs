@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use arabic_ner::scheme::Scheme;
-use arabic_ner::tagger::{Aggregation, TaggerBuilder};
+use arabic_ner::tagger::{Aggregation, Decoding, TaggerBuilder};
 use arabic_ner::train::data::{write_conll, LabelMap};
 use arabic_ner::train::metrics::score;
 use arabic_ner::train::trainer::{read_corpus, Corpus};
@@ -33,6 +33,10 @@ pub struct EvalArgs {
     /// Word label from sub-tokens: first, average, max.
     #[arg(long, default_value = "first")]
     aggregation: Aggregation,
+    /// Labels of a sentence: viterbi (best well-formed sequence) or argmax
+    /// (each word alone, as the transformers pipeline).
+    #[arg(long, default_value = "viterbi")]
+    decoding: Decoding,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Write `word gold pred` lines here.
@@ -66,6 +70,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     })?;
     let mut b = TaggerBuilder::default()
         .aggregation(a.aggregation)
+        .decoding(a.decoding)
         .batch_size(a.batch_size);
     if let Some(m) = &a.model {
         b = b.model(m.clone());

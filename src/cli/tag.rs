@@ -7,7 +7,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use arabic_ner::output::{Format, Source, Writer};
-use arabic_ner::tagger::{Aggregation, TaggerBuilder};
+use arabic_ner::tagger::{Aggregation, Decoding, TaggerBuilder};
 use arabic_ner::values::date::Ymd;
 use arabic_ner::{Error, Result, Tagger};
 
@@ -43,6 +43,10 @@ pub struct TagArgs {
     /// Word label from sub-tokens: first, average, max.
     #[arg(long, default_value = "first")]
     aggregation: Aggregation,
+    /// Labels of a sentence: viterbi (best well-formed sequence) or argmax
+    /// (each word alone, as the transformers pipeline).
+    #[arg(long, default_value = "viterbi")]
+    decoding: Decoding,
     /// Keep a leading conjunction or preposition (و ف ب ل ك) in entity spans.
     #[arg(long)]
     keep_clitics: bool,
@@ -296,6 +300,7 @@ pub fn run(a: TagArgs) -> Result<()> {
     let inputs = collect_inputs(&a.paths)?;
     let mut builder = TaggerBuilder::default()
         .aggregation(a.aggregation)
+        .decoding(a.decoding)
         .batch_size(a.batch_size)
         .stride(a.stride)
         .keep_clitics(a.keep_clitics)

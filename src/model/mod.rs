@@ -7,6 +7,7 @@ pub mod bert;
 pub mod config;
 pub mod e5s1;
 pub mod hub;
+pub mod packed;
 pub mod prune;
 pub mod tokenizer;
 pub mod weights;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use bert::BertForTokenClassification;
 use config::BertConfig;
+use packed::PackedBert;
 use tokenizer::WordTokenizer;
 use weights::Weights;
 
@@ -39,8 +41,8 @@ pub struct NerModel {
     pub config: BertConfig,
     /// Label of each classifier row.
     pub labels: Vec<String>,
-    /// The network.
-    pub net: BertForTokenClassification,
+    /// The network, in its fast inference form.
+    pub net: PackedBert,
     /// Word-piece tokenizer.
     pub tokenizer: WordTokenizer,
     /// Folder the model was read from.
@@ -74,7 +76,7 @@ impl NerModel {
                 ),
             ));
         }
-        let weights = Weights::from_dir(dir)?;
+        let mut weights = Weights::from_dir(dir)?;
         if let Some(dims) = weights.dims("classifier.weight") {
             if dims.first() != Some(&labels.len()) {
                 return Err(Error::model(
@@ -87,7 +89,7 @@ impl NerModel {
                 ));
             }
         }
-        let net = BertForTokenClassification::load(&weights, &config, labels.len())?;
+        let net = PackedBert::load(&mut weights, &config, labels.len())?;
         Ok(NerModel {
             config,
             labels,
@@ -95,6 +97,13 @@ impl NerModel {
             tokenizer,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// The same network as a graph of tensor ops, read again from the
+    /// folder: the reference the fast path is checked against.
+    pub fn reference_net(&self) -> Result<BertForTokenClassification> {
+        let weights = Weights::from_dir(&self.dir)?;
+        BertForTokenClassification::load(&weights, &self.config, self.labels.len())
     }
 
     /// Most word pieces a window may hold, without the two special tokens.

@@ -153,6 +153,11 @@ impl Weights {
         self.tensors.get(name).map(|t| t.dims())
     }
 
+    /// Removes a tensor, freeing it unless it is shared.
+    pub fn remove(&mut self, name: &str) -> Option<Tensor> {
+        self.tensors.remove(name)
+    }
+
     /// Inserts or replaces a tensor.
     pub fn insert(&mut self, name: impl Into<String>, t: Tensor) {
         self.tensors.insert(name.into(), t);

@@ -10,7 +10,8 @@
 //!   every layer hands its input through its layer norms unchanged. The
 //!   classifier is a scaled identity, so a word's label is the label of its
 //!   first piece whatever surrounds it; unknown words give `[UNK]`, which is
-//!   `O`.
+//!   `O`. An `I-X` word's second choice is `B-X`, so Viterbi decoding reads
+//!   it where `I-X` cannot stand as seqeval reads a stray `I-X`.
 //! * a **random** model with normal weights, for loading and training;
 //! * **broken** variants of either, made by editing a written folder.
 
@@ -406,21 +407,36 @@ impl ModelSpec {
 /// Scale of the oracle's classifier.
 pub const ORACLE_SCALE: f32 = 2.0;
 
+/// How much of the `B-` direction an `I-` entry's embedding carries.
+const INSIDE_BEGIN: f32 = 0.25;
+
 /// How much of the `O` direction a weak entry's embedding carries.
 const WEAK_O: f32 = 0.95;
 
 /// Word embeddings of the oracle: each entry along its label's dimension.
 fn oracle_embeddings(vocab_size: usize, h: usize) -> Vec<f32> {
     let mut w = vec![0f32; vocab_size * h];
-    let labels: Vec<(usize, bool)> = SPECIALS
+    let labels: Vec<(usize, bool, Option<usize>)> = SPECIALS
         .iter()
-        .map(|_| (0, false))
-        .chain(VOCAB.iter().map(|e| (label_index(e.label), e.weak)))
+        .map(|_| (0, false, None))
+        .chain(VOCAB.iter().map(|e| {
+            let begin = e
+                .label
+                .strip_prefix("I-")
+                .map(|t| label_index(&format!("B-{t}")));
+            (label_index(e.label), e.weak, begin)
+        }))
         .collect();
-    for (row, &(label, is_weak)) in labels.iter().enumerate().take(vocab_size) {
+    for (row, &(label, is_weak, begin)) in labels.iter().enumerate().take(vocab_size) {
         w[row * h + label] = 1.0;
         if is_weak {
             w[row * h] = WEAK_O;
+        }
+        // An inside word's second choice is the beginning of its type, so
+        // where decoding may not open an entity with `I-` (Viterbi), the
+        // word opens it with `B-`: the same span as seqeval reads `I-` there.
+        if let Some(b) = begin {
+            w[row * h + b] = INSIDE_BEGIN;
         }
     }
     w
