@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
+use crate::model::packed::Threads;
 use crate::model::{windows, NerModel};
 use crate::scheme::{best_path, spans, Scheme};
 use crate::text::clitics::leading_clitic_len;
@@ -14,6 +15,7 @@ use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::text::words::{sentence_breaks, split_words};
 use crate::values::country::country_code;
 use crate::values::date::{normalize_date, Ymd};
+use rayon::prelude::*;
 
 /// How a word's label is read from the scores of its sub-tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,6 +67,10 @@ impl FromStr for Decoding {
         }
     }
 }
+
+/// Most tokens in one batch: about 30 MB of activations with the default
+/// model, so a few batches side by side stay well within memory targets.
+const BATCH_TOKENS: usize = 2048;
 
 /// Pseudo-label that selects places that name a sovereign state.
 pub const COUNTRY_LABEL: &str = "COUNTRY";
@@ -477,25 +483,58 @@ impl Tagger {
             seqs.iter().map(|s| vec![None; s.len()]).collect();
         let mut order: Vec<usize> = (0..wins.len()).collect();
         order.sort_by_key(|&i| (wins[i].ids.len(), i));
-        for chunk in order.chunks(self.opts.batch_size.max(1)) {
-            let seqs_ids: Vec<&[u32]> = chunk.iter().map(|&i| wins[i].ids.as_slice()).collect();
-            // Probabilities come packed: each window's tokens follow the last's.
-            let flat = self.model.net.probabilities(&seqs_ids)?;
-            let mut row_start = 0;
-            for &wi in chunk {
-                let w = &wins[wi];
-                let base = row_start;
-                row_start += w.ids.len();
-                let at = |pos: usize| &flat[(base + pos) * c..(base + pos + 1) * c];
-                for (k, word) in w.words.clone().enumerate() {
-                    let margin = k.min(w.words.len() - 1 - k);
-                    let slot = &mut margins[w.seq][word];
-                    if slot.is_some_and(|m| m >= margin) {
-                        continue;
+        // Batches of similar windows, capped in tokens so memory stays small
+        // whatever the window size.
+        let mut batches: Vec<&[usize]> = Vec::new();
+        let (mut start, mut tokens) = (0, 0);
+        for (k, &i) in order.iter().enumerate() {
+            let len = wins[i].ids.len();
+            let full = k - start >= self.opts.batch_size.max(1) || tokens + len > BATCH_TOKENS;
+            if k > start && full {
+                batches.push(&order[start..k]);
+                (start, tokens) = (k, 0);
+            }
+            tokens += len;
+        }
+        if start < order.len() {
+            batches.push(&order[start..]);
+        }
+        // With several batches, each thread runs whole batches of its own;
+        // a lone batch gets every thread. Rounds keep results in order.
+        let threads = rayon::current_num_threads().max(1);
+        let (round, mode) = if threads > 1 && batches.len() > 1 {
+            (threads, Threads::One)
+        } else {
+            (1, Threads::All)
+        };
+        for group in batches.chunks(round) {
+            let results: Vec<Result<Vec<f32>>> = group
+                .par_iter()
+                .map(|chunk| {
+                    let seqs_ids: Vec<&[u32]> =
+                        chunk.iter().map(|&i| wins[i].ids.as_slice()).collect();
+                    self.model.net.probabilities(&seqs_ids, mode)
+                })
+                .collect();
+            for (chunk, flat) in group.iter().zip(results) {
+                // Probabilities come packed: each window's tokens follow the last's.
+                let flat = flat?;
+                let mut row_start = 0;
+                for &wi in chunk.iter() {
+                    let w = &wins[wi];
+                    let base = row_start;
+                    row_start += w.ids.len();
+                    let at = |pos: usize| &flat[(base + pos) * c..(base + pos + 1) * c];
+                    for (k, word) in w.words.clone().enumerate() {
+                        let margin = k.min(w.words.len() - 1 - k);
+                        let slot = &mut margins[w.seq][word];
+                        if slot.is_some_and(|m| m >= margin) {
+                            continue;
+                        }
+                        *slot = Some(margin);
+                        let dist = &mut dists[w.seq][word * c..(word + 1) * c];
+                        aggregate(self.opts.aggregation, w.pieces[k].clone(), &at, dist);
                     }
-                    *slot = Some(margin);
-                    let dist = &mut dists[w.seq][word * c..(word + 1) * c];
-                    aggregate(self.opts.aggregation, w.pieces[k].clone(), &at, dist);
                 }
             }
         }

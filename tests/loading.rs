@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 use serde_json::json;
 
 use arabic_ner::model::bert::Mode;
+use arabic_ner::model::packed::Threads;
 use arabic_ner::model::weights::{save_safetensors, Storage};
 use arabic_ner::model::NerModel;
 use arabic_ner::Error;
@@ -29,7 +30,12 @@ fn logits(model: &NerModel, ids: &[Vec<u32>], mask: &[Vec<u8>]) -> Vec<Vec<Vec<f
         .zip(mask)
         .map(|(s, m)| &s[..m.iter().filter(|&&v| v == 1).count()])
         .collect();
-    let flat = model.net.logits(&seqs).unwrap();
+    let flat = model.net.logits(&seqs, Threads::All).unwrap();
+    // Run alone, each sequence gives the same values as in the batch.
+    let one = model.net.logits(&seqs[1..], Threads::One).unwrap();
+    for (a, b) in one.iter().zip(&flat[seqs[0].len() * c..]) {
+        assert!((a - b).abs() < 1e-5, "alone {a}, in the batch {b}");
+    }
     let mut rows = flat.chunks(c).map(<[f32]>::to_vec);
     let fast: Vec<Vec<Vec<f32>>> = seqs
         .iter()

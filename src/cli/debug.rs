@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use arabic_ner::model::bert::Mode;
+use arabic_ner::model::packed::Threads;
 use arabic_ner::model::{pad_batch, windows, NerModel};
 use arabic_ner::text::normalize::{normalize, NormalizeOptions};
 use arabic_ner::text::words::split_words;
@@ -94,9 +95,9 @@ pub fn run(a: DebugArgs, hidden: bool) -> Result<()> {
                 }
                 None => {
                     let flat = if hidden {
-                        model.net.hidden_states(&[&ids])?
+                        model.net.hidden_states(&[&ids], Threads::All)?
                     } else {
-                        model.net.logits(&[&ids])?
+                        model.net.logits(&[&ids], Threads::All)?
                     };
                     flat.chunks(width).map(<[f32]>::to_vec).collect()
                 }

@@ -78,7 +78,7 @@ impl Linear {
     }
 
     /// `y += x · Wᵀ` for `x` `[rows, in]` and `y` `[rows, out]`.
-    fn accumulate(&self, x: &[f32], y: &mut [f32]) {
+    fn accumulate(&self, x: &[f32], y: &mut [f32], threads: Threads) {
         let rows = x.len() / self.in_dim;
         debug_assert_eq!(y.len(), rows * self.out_dim);
         if rows == 0 {
@@ -107,7 +107,7 @@ impl Linear {
                 false,
                 false,
                 false,
-                parallelism(),
+                threads.parallelism(),
             )
         }
     }
@@ -122,10 +122,22 @@ fn take(w: &mut Weights, name: &str, dims: &[usize]) -> Result<Vec<f32>> {
         .to_vec1::<f32>()?)
 }
 
-fn parallelism() -> Parallelism {
-    match rayon::current_num_threads() {
-        0 | 1 => Parallelism::None,
-        n => Parallelism::Rayon(n),
+/// Threads the matrix products of one forward pass may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// Every thread of the pool: for a lone batch.
+    All,
+    /// The calling thread: for batches that run side by side, which keeps
+    /// every core busy without a barrier after each product.
+    One,
+}
+
+impl Threads {
+    fn parallelism(self) -> Parallelism {
+        match (self, rayon::current_num_threads()) {
+            (Threads::One, _) | (_, 0 | 1) => Parallelism::None,
+            (Threads::All, n) => Parallelism::Rayon(n),
+        }
     }
 }
 
@@ -272,8 +284,8 @@ impl PackedBert {
 
     /// Label probabilities of every token of every sequence, packed:
     /// `[sum of lengths, labels]`, sequences in order.
-    pub fn probabilities(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
-        let mut p = self.logits(seqs)?;
+    pub fn probabilities(&self, seqs: &[&[u32]], threads: Threads) -> Result<Vec<f32>> {
+        let mut p = self.logits(seqs, threads)?;
         let c = self.num_labels();
         p.par_chunks_mut(c * 64).for_each(|rows| {
             for row in rows.chunks_exact_mut(c) {
@@ -284,17 +296,17 @@ impl PackedBert {
     }
 
     /// Classifier logits, packed as in [`PackedBert::probabilities`].
-    pub fn logits(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
-        let x = self.hidden_states(seqs)?;
+    pub fn logits(&self, seqs: &[&[u32]], threads: Threads) -> Result<Vec<f32>> {
+        let x = self.hidden_states(seqs, threads)?;
         let c = self.num_labels();
         let mut out = vec![0f32; x.len() / self.hidden * c];
         self.classifier.fill_bias(&mut out);
-        self.classifier.accumulate(&x, &mut out);
+        self.classifier.accumulate(&x, &mut out, threads);
         Ok(out)
     }
 
     /// Last hidden states, packed: `[sum of lengths, hidden]`.
-    pub fn hidden_states(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
+    pub fn hidden_states(&self, seqs: &[&[u32]], threads: Threads) -> Result<Vec<f32>> {
         let h = self.hidden;
         let tokens: usize = seqs.iter().map(|s| s.len()).sum();
         let mut starts = Vec::with_capacity(seqs.len());
@@ -338,20 +350,20 @@ impl PackedBert {
         let mut inter = vec![0f32; tokens * self.intermediate];
         for layer in &self.layers {
             layer.qkv.fill_bias(&mut qkv);
-            layer.qkv.accumulate(&x, &mut qkv);
+            layer.qkv.accumulate(&x, &mut qkv, threads);
             self.attention(&qkv, &spans, &mut ctx);
             // x ← LN(x + ctx·Woᵀ + bo): the residual is the product's start.
             layer.attn_out.add_bias(&mut x);
-            layer.attn_out.accumulate(&ctx, &mut x);
+            layer.attn_out.accumulate(&ctx, &mut x, threads);
             layer.attn_norm.apply(&mut x);
             layer.intermediate.fill_bias(&mut inter);
-            layer.intermediate.accumulate(&x, &mut inter);
+            layer.intermediate.accumulate(&x, &mut inter, threads);
             let act = self.act;
             inter
                 .par_chunks_mut(self.intermediate * 8)
                 .for_each(|c| kernels::activate(c, act));
             layer.output.add_bias(&mut x);
-            layer.output.accumulate(&inter, &mut x);
+            layer.output.accumulate(&inter, &mut x, threads);
             layer.out_norm.apply(&mut x);
         }
         Ok(x)
