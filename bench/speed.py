@@ -52,8 +52,9 @@ Setup (once, from the repository root)::
 
 Run::
 
-    .venv/bin/python bench/speed.py --model runs/default-v1
-    .venv/bin/python bench/speed.py --model runs/default-v1 --scale
+    target/release/arabic-ner export --model models/arabic-ner-e5-small --hf /tmp/ner-f32
+    .venv/bin/python bench/speed.py --model /tmp/ner-f32
+    .venv/bin/python bench/speed.py --model models/arabic-ner-e5-small --scale
 
 Options: ``--bin PATH`` (default target/release/arabic-ner), ``--data FILE``,
 ``--threads 2``, ``--batch-size 8``, ``--engines ours,pipeline,onnx``,
@@ -123,21 +124,44 @@ def read_sentences(path):
     return sentences
 
 
+RUSAGE_HELPER = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as f:
+    json.dump([status, wall, usage.ru_maxrss], f)
+"""
+
+
 def run_measured(cmd, stdout_path, stdin_path=None):
     """Runs ``cmd`` and returns (wall seconds, peak RSS in MiB, stderr text);
     exits when the command fails."""
     err_path = str(stdout_path) + ".stderr"
+    argv = [str(c) for c in cmd]
+    # A child's peak RSS counts the pages it shared with its parent before
+    # exec, so wait4 here would report this process's RSS (hundreds of MB
+    # once transformers is imported). A fresh, small Python process starts
+    # the command instead, times it and reports its wait4.
+    report = str(stdout_path) + ".rusage"
     with open(stdout_path, "wb") as out, open(err_path, "wb") as err, \
             open(stdin_path or os.devnull, "rb") as inp:
-        start = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], stdin=inp, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        subprocess.run([sys.executable, "-c", RUSAGE_HELPER, report] + argv,
+                                stdin=inp, stdout=out, stderr=err)
+    if not Path(report).is_file():
+        raise SystemExit(f"measuring {' '.join(argv)} failed:\n{Path(err_path).read_text()}")
+    status, wall, maxrss_kib = json.loads(Path(report).read_text())
+    returncode = os.waitstatus_to_exitcode(status)
     stderr = Path(err_path).read_text(encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(str(c) for c in cmd)} failed ({proc.returncode}):\n{stderr}")
-    return wall, usage.ru_maxrss / 1024, stderr
+    if returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({returncode}):\n{stderr}")
+    return wall, maxrss_kib / 1024, stderr
 
 
 # --------------------------------------------------------------------------
