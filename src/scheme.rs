@@ -317,6 +317,17 @@ pub fn may_end(scheme: Scheme, last: Tag<'_>) -> bool {
     scheme != Scheme::Iobes || !matches!(last.prefix, Prefix::B | Prefix::I)
 }
 
+/// Index of the largest value (the first of equals; 0 for an empty slice).
+pub fn argmax(p: &[f32]) -> usize {
+    let mut best = 0;
+    for i in 1..p.len() {
+        if p[i] > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// The most probable well-formed tag sequence (Viterbi).
 ///
 /// `probs[t][k]` is the probability of tag `tags[k]` at position `t`. Paths
@@ -327,11 +338,6 @@ pub fn may_end(scheme: Scheme, last: Tag<'_>) -> bool {
 pub fn best_path<P: AsRef<[f32]>>(probs: &[P], tags: &[&str], scheme: Scheme) -> Vec<usize> {
     let n = tags.len();
     let parsed: Vec<Option<Tag<'_>>> = tags.iter().map(|t| parse_tag(t).ok()).collect();
-    let argmax = |p: &[f32]| {
-        (0..p.len().min(n))
-            .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-            .unwrap_or(0)
-    };
     if probs.is_empty() || n == 0 {
         return probs.iter().map(|p| argmax(p.as_ref())).collect();
     }

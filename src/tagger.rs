@@ -9,7 +9,7 @@ use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
 use crate::model::packed::Threads;
 use crate::model::{windows, NerModel};
-use crate::scheme::{best_path, spans, Scheme};
+use crate::scheme::{argmax, best_path, spans, Scheme};
 use crate::text::clitics::leading_clitic_len;
 use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::text::words::{sentence_breaks, split_words};
@@ -544,7 +544,7 @@ impl Tagger {
             .map(|d| {
                 let rows: Vec<&[f32]> = d.chunks(c).collect();
                 let path = match self.opts.decoding {
-                    Decoding::Argmax => rows.iter().map(|p| argmax(p)).collect(),
+                    Decoding::Argmax => rows.iter().copied().map(argmax).collect(),
                     Decoding::Viterbi => best_path(&rows, &tags, self.scheme),
                 };
                 path.into_iter()
@@ -557,17 +557,6 @@ impl Tagger {
             })
             .collect())
     }
-}
-
-/// Index of the largest value (the first of equals).
-fn argmax(p: &[f32]) -> usize {
-    let mut best = 0;
-    for i in 1..p.len() {
-        if p[i] > p[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// A word's label distribution from its pieces' probabilities, into `out`.

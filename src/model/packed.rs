@@ -532,18 +532,18 @@ mod kernels {
         }
     }
 
-    /// Sum with eight running totals, so the loop vectorizes.
+    /// Sum of `f(v)` with eight running totals, so the loop vectorizes.
     #[inline(always)]
-    fn sum(x: &[f32]) -> f32 {
+    fn sum_of(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
         let mut acc = [0f32; 8];
         let chunks = x.chunks_exact(8);
-        let rest = chunks.remainder();
+        let rest: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
         for c in chunks {
             for i in 0..8 {
-                acc[i] += c[i];
+                acc[i] += f(c[i]);
             }
         }
-        acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
+        acc.iter().sum::<f32>() + rest
     }
 
     #[inline(always)]
@@ -552,7 +552,7 @@ mod kernels {
         for v in x.iter_mut() {
             *v = exp((*v - max) * scale);
         }
-        let inv = 1.0 / sum(x);
+        let inv = 1.0 / sum_of(x, |v| v);
         for v in x.iter_mut() {
             *v *= inv;
         }
@@ -561,19 +561,11 @@ mod kernels {
     #[inline(always)]
     fn layer_norm_impl(x: &mut [f32], w: &[f32], b: &[f32], eps: f32) {
         let n = x.len() as f32;
-        let mean = sum(x) / n;
+        let mean = sum_of(x, |v| v) / n;
         for v in x.iter_mut() {
             *v -= mean;
         }
-        let mut acc = [0f32; 8];
-        let chunks = x.chunks_exact(8);
-        let rest: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-        for c in chunks {
-            for i in 0..8 {
-                acc[i] += c[i] * c[i];
-            }
-        }
-        let var = (acc.iter().sum::<f32>() + rest) / n;
+        let var = sum_of(x, |v| v * v) / n;
         let inv = 1.0 / (var + eps).sqrt();
         for ((v, w), b) in x.iter_mut().zip(w).zip(b) {
             *v = *v * inv * w + b;
