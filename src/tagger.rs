@@ -9,12 +9,12 @@ use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
 use crate::model::packed::Threads;
 use crate::model::{windows, NerModel};
-use crate::scheme::{argmax, best_path, spans, Scheme};
+use crate::scheme::{argmax, best_path, decode, encode, spans, Scheme, Span};
 use crate::text::clitics::leading_clitic_len;
 use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::text::words::{sentence_breaks, split_words};
 use crate::values::country::country_code;
-use crate::values::date::{normalize_date, Ymd};
+use crate::values::date::{complete_dates, normalize_date, Ymd};
 use rayon::prelude::*;
 
 /// How a word's label is read from the scores of its sub-tokens.
@@ -95,6 +95,9 @@ pub struct TagOptions {
     pub min_score: f32,
     /// Date that relative dates (اليوم, أمس) resolve against.
     pub reference_date: Option<Ymd>,
+    /// Let the date grammar widen `DATE` spans the model cut short and add
+    /// explicit dates it missed ([`complete_dates`]).
+    pub date_grammar: bool,
 }
 
 impl Default for TagOptions {
@@ -109,6 +112,7 @@ impl Default for TagOptions {
             labels: None,
             min_score: 0.0,
             reference_date: None,
+            date_grammar: true,
         }
     }
 }
@@ -179,6 +183,11 @@ impl TaggerBuilder {
         self.opts.reference_date = Some(d);
         self
     }
+    /// Dates as the model alone tags them, without the date grammar.
+    pub fn date_grammar(mut self, on: bool) -> Self {
+        self.opts.date_grammar = on;
+        self
+    }
     /// Loads the model.
     pub fn build(self) -> Result<Tagger> {
         let model = match &self.model {
@@ -189,7 +198,9 @@ impl TaggerBuilder {
     }
 }
 
-/// Scores of one word: its label and the probability of that label.
+/// Scores of one word: its label and the probability of that label (for a
+/// word the date grammar moved between `O` and `DATE`, the probability of
+/// `O` and the `DATE` labels together).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WordScore {
     pub label: usize,
@@ -211,6 +222,8 @@ pub struct Tagger {
     norm: NormalizeOptions,
     /// Scheme of the model's labels, for well-formed decoding.
     scheme: Scheme,
+    /// Indices of `O` and the `DATE` labels.
+    date_or_outside: Vec<usize>,
 }
 
 /// A window of a sequence: word range and its model input.
@@ -244,11 +257,19 @@ impl Tagger {
             .iter()
             .any(|l| l.starts_with("E-") || l.starts_with("S-"));
         let scheme = if iobes { Scheme::Iobes } else { Scheme::Bio };
+        let date_or_outside = model
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| *l == "O" || l.split_once('-').is_some_and(|(_, t)| t == "DATE"))
+            .map(|(i, _)| i)
+            .collect();
         Tagger {
             model,
             opts,
             norm,
             scheme,
+            date_or_outside,
         }
     }
 
@@ -541,21 +562,67 @@ impl Tagger {
         let tags: Vec<&str> = self.model.labels.iter().map(String::as_str).collect();
         Ok(dists
             .iter()
-            .map(|d| {
+            .zip(seqs)
+            .map(|(d, words)| {
                 let rows: Vec<&[f32]> = d.chunks(c).collect();
-                let path = match self.opts.decoding {
+                let mut path = match self.opts.decoding {
                     Decoding::Argmax => rows.iter().copied().map(argmax).collect(),
                     Decoding::Viterbi => best_path(&rows, &tags, self.scheme),
                 };
+                let model_path = path.clone();
+                if self.opts.date_grammar {
+                    self.complete_dates(words, &mut path);
+                }
                 path.into_iter()
+                    .zip(model_path)
                     .zip(&rows)
-                    .map(|(label, p)| WordScore {
+                    .map(|((label, before), p)| WordScore {
                         label,
-                        prob: p[label],
+                        // A word the date grammar moved between O and DATE
+                        // scores the model's belief that it is one of the two.
+                        prob: if label == before {
+                            p[label]
+                        } else {
+                            self.date_or_outside.iter().map(|&l| p[l]).sum()
+                        },
                     })
                     .collect()
             })
             .collect())
+    }
+}
+
+impl Tagger {
+    /// Rewrites the `DATE` spans of one sentence's label path with the date
+    /// grammar; a model without `DATE` labels is left alone.
+    fn complete_dates(&self, words: &[&str], path: &mut [usize]) {
+        let labels = &self.model.labels;
+        let index = |tag: &str| labels.iter().position(|l| l == tag);
+        let tags: Vec<&str> = path.iter().map(|&l| labels[l].as_str()).collect();
+        let found = decode(&tags, self.scheme);
+        let (dates, others): (Vec<Span>, Vec<Span>) =
+            found.into_iter().partition(|s| s.label == "DATE");
+        let model: Vec<Range<usize>> = dates.iter().map(|s| s.start..s.end).collect();
+        let mut free = vec![true; words.len()];
+        for s in &others {
+            free[s.start..s.end.min(words.len())].fill(false);
+        }
+        let widened = complete_dates(words, &model, |i| free[i]);
+        if widened == model {
+            return;
+        }
+        let mut all = others;
+        all.extend(
+            widened
+                .into_iter()
+                .map(|r| Span::new("DATE", r.start, r.end)),
+        );
+        let rewritten = encode(&all, path.len(), self.scheme);
+        // Every tag written must be one the model has; otherwise keep its path.
+        let ids: Option<Vec<usize>> = rewritten.iter().map(|t| index(t)).collect();
+        if let Some(ids) = ids {
+            path.copy_from_slice(&ids);
+        }
     }
 }
 

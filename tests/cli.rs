@@ -131,7 +131,7 @@ fn first_entities() -> Vec<(String, String)> {
     pairs(&[
         ("PER", "سمير الخطيب"),
         ("LOC", "بغداد"),
-        ("DATE", "13 يناير 2022"),
+        ("DATE", "يوم 13 يناير 2022"),
         ("LOC", "لبنان"),
     ])
 }
@@ -272,7 +272,7 @@ fn conll_tsv_html_inline() {
     assert_ok(&out);
     assert_eq!(
         stdout(&out),
-        "زار [سمير الخطيب](PER) [بغداد](LOC) يوم [13 يناير 2022](DATE) ثم عاد إلى [لبنان](LOC).\n\
+        "زار [سمير الخطيب](PER) [بغداد](LOC) [يوم 13 يناير 2022](DATE) ثم عاد إلى [لبنان](LOC).\n\
          تحدث الوزير عن العلاقات بين [مصر](LOC) و[فرنسا](LOC).\n"
     );
 
@@ -571,7 +571,7 @@ fn options_reach_the_tagger() {
     );
     assert_eq!(
         run(&["--labels", "PER,DATE"]),
-        pairs(&[("PER", "سمير الخطيب"), ("DATE", "13 يناير 2022")])
+        pairs(&[("PER", "سمير الخطيب"), ("DATE", "يوم 13 يناير 2022")])
     );
     assert_eq!(run(&["--keep-clitics"])[5], ("LOC".into(), "وفرنسا".into()));
     assert!(run(&["--min-score", "1.5"]).is_empty());
@@ -586,8 +586,8 @@ const CONLL: &str = "\
 سمير B-PER
 الخطيب I-PER
 بغداد B-LOC
-يوم O
-13 B-DATE
+يوم B-DATE
+13 I-DATE
 يناير I-DATE
 2022 I-DATE
 . O

@@ -55,7 +55,7 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("PER", "سمير الخطيب"),
             ("LOC", "بغداد"),
-            ("DATE", "13 يناير 2022"),
+            ("DATE", "يوم 13 يناير 2022"),
             ("LOC", "لبنان"),
         ],
     ),
@@ -208,7 +208,7 @@ fn offsets_hold_on_diacritics_tatweel_latin_digits_and_crlf() {
         owned(&[
             ("PER", "سمــير الخطيـــب"),
             ("LOC", "بغــــداد"),
-            ("DATE", "13 ينـاير 2022"),
+            ("DATE", "يوم 13 ينـاير 2022"),
             ("LOC", "لبنانـ"),
         ])
     );
@@ -409,7 +409,7 @@ fn label_filters() {
     assert_eq!(only(&["COUNTRY"]), owned(&[("LOC", "لبنان")]));
     assert_eq!(
         only(&["DATE", "COUNTRY"]),
-        owned(&[("DATE", "13 يناير 2022"), ("LOC", "لبنان")])
+        owned(&[("DATE", "يوم 13 يناير 2022"), ("LOC", "لبنان")])
     );
     assert_eq!(only(&["MISC"]), owned(&[]));
     let t = oracle(|b| b.labels(["COUNTRY"]));
@@ -684,4 +684,29 @@ proptest! {
             .collect();
         prop_assert_eq!(got, owned(CASES[case].1), "{:?}", noisy);
     }
+}
+
+#[test]
+fn the_date_grammar_completes_dates() {
+    // The oracle knows "13 يناير 2022" and "أمس" but not مارس, مساء or يوم.
+    let text = "وصل سمير الخطيب مساء أمس، وكان في بغداد يوم 13 يناير 2022 وفي 5 مارس 2021 ثم في لبنان 1500 يوم.";
+    let with = pairs(&default_oracle().tag(text).unwrap());
+    let dates: Vec<&str> = with
+        .iter()
+        .filter(|(l, _)| l == "DATE")
+        .map(|(_, t)| t.as_str())
+        .collect();
+    assert_eq!(dates, ["مساء أمس", "يوم 13 يناير 2022", "5 مارس 2021"]);
+    let without = pairs(&oracle(|b| b.date_grammar(false)).tag(text).unwrap());
+    let dates: Vec<&str> = without
+        .iter()
+        .filter(|(l, _)| l == "DATE")
+        .map(|(_, t)| t.as_str())
+        .collect();
+    assert_eq!(dates, ["أمس", "13 يناير 2022"]);
+    // Other entities are the same either way.
+    let others = |v: &[(String, String)]| -> Vec<(String, String)> {
+        v.iter().filter(|(l, _)| l != "DATE").cloned().collect()
+    };
+    assert_eq!(others(&with), others(&without));
 }

@@ -37,6 +37,10 @@ pub struct EvalArgs {
     /// (each word alone, as the transformers pipeline).
     #[arg(long, default_value = "viterbi")]
     decoding: Decoding,
+    /// Dates as the model alone finds them: no widening of cut-short dates
+    /// and no explicit dates added by the date grammar.
+    #[arg(long)]
+    no_date_grammar: bool,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Write `word gold pred` lines here.
@@ -71,6 +75,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let mut b = TaggerBuilder::default()
         .aggregation(a.aggregation)
         .decoding(a.decoding)
+        .date_grammar(!a.no_date_grammar)
         .batch_size(a.batch_size);
     if let Some(m) = &a.model {
         b = b.model(m.clone());

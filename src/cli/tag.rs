@@ -47,6 +47,10 @@ pub struct TagArgs {
     /// (each word alone, as the transformers pipeline).
     #[arg(long, default_value = "viterbi")]
     decoding: Decoding,
+    /// Dates as the model alone finds them: no widening of cut-short dates
+    /// and no explicit dates added by the date grammar.
+    #[arg(long)]
+    no_date_grammar: bool,
     /// Keep a leading conjunction or preposition (و ف ب ل ك) in entity spans.
     #[arg(long)]
     keep_clitics: bool,
@@ -301,6 +305,7 @@ pub fn run(a: TagArgs) -> Result<()> {
     let mut builder = TaggerBuilder::default()
         .aggregation(a.aggregation)
         .decoding(a.decoding)
+        .date_grammar(!a.no_date_grammar)
         .batch_size(a.batch_size)
         .stride(a.stride)
         .keep_clitics(a.keep_clitics)

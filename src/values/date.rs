@@ -70,6 +70,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+mod spans;
+pub use spans::complete_dates;
+
 // ---------------------------------------------------------------------------
 // Civil dates
 // ---------------------------------------------------------------------------
@@ -332,21 +335,26 @@ pub fn normalize_date(text: &str, reference: Option<Ymd>) -> Option<DateValue> {
         // Text split into tokens by a word splitter or written loosely:
         // "بتاريخ ( 24 / 8 / 1993 )", "عام ( 1976 )". Read it again without
         // the lead word and the brackets, digits and slashes joined.
-        let loose = unspaced(text)?;
-        normalize_tokens(&tokens(&loose), reference)
+        // Brackets dropped ("عام ( 1976 )"), then kept, for a month name
+        // followed by its full date: "أيلول ( 7 / 9 / 1945 )".
+        [true, false].into_iter().find_map(|drop_brackets| {
+            let loose = unspaced(text, drop_brackets)?;
+            normalize_tokens(&tokens(&loose), reference)
+        })
     })
 }
 
-/// `text` without a leading "بتاريخ", with brackets removed and spaces
-/// around `/` between digits closed; `None` when nothing changes.
-fn unspaced(text: &str) -> Option<String> {
+/// `text` without a leading "بتاريخ", with spaces around `/` between
+/// digits closed and brackets removed if `drop_brackets`; `None` when
+/// nothing changes.
+fn unspaced(text: &str, drop_brackets: bool) -> Option<String> {
     let mut words: Vec<&str> = text.split_whitespace().collect();
     if matches!(words.first(), Some(&("بتاريخ" | "وبتاريخ" | "تاريخ"))) {
         words.remove(0);
     }
     let mut out = String::with_capacity(text.len());
     for (i, w) in words.iter().enumerate() {
-        if *w == "(" || *w == ")" {
+        if drop_brackets && (*w == "(" || *w == ")") {
             continue;
         }
         let joins = |a: Option<&&str>| a.is_some_and(|a| *a == "/");
@@ -403,13 +411,38 @@ fn merge_equivalents(left: &[Tok], right: &[Tok], ctx: &Ctx) -> Option<DateValue
                 gregorian: Some(a.value),
                 ..b
             }),
-            // Same calendar twice: only if both say the same.
-            _ => (a == b).then_some(a),
+            // Same calendar twice: only if both say the same, or one says
+            // more of it ("أيلول ( 7 / 9 / 1945 )").
+            _ if a == b => Some(a),
+            _ if a.gregorian.is_none() && b.gregorian.is_none() && refines(&b.value, &a.value) => {
+                Some(b)
+            }
+            _ if a.gregorian.is_none() && b.gregorian.is_none() && refines(&a.value, &b.value) => {
+                Some(a)
+            }
+            _ => None,
         },
         (Some(v), None) if right.is_empty() => Some(v),
         (None, Some(v)) if left.is_empty() => Some(v),
         _ => None,
     }
+}
+
+/// Whether `fine` is `coarse` told more precisely: `1945-09-07` refines
+/// `XXXX-09` and `1945-09`, not `XXXX-10` nor an interval.
+fn refines(fine: &str, coarse: &str) -> bool {
+    let plain = |v: &str| {
+        v.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == 'X')
+    };
+    plain(fine)
+        && plain(coarse)
+        && fine.len() > coarse.len()
+        && fine.as_bytes()[coarse.len()] == b'-'
+        && coarse
+            .bytes()
+            .zip(fine.bytes())
+            .all(|(c, f)| c == f || (c == b'X' && f.is_ascii_digit()))
 }
 
 /// True for single words that usually belong to a date expression: month
