@@ -442,3 +442,42 @@ fn broken_pytorch_checkpoint() {
         "cannot read PyTorch checkpoint",
     );
 }
+
+#[test]
+fn average_weights_is_the_mean_and_refuses_other_shapes() {
+    use arabic_ner::model::average_weights;
+    use arabic_ner::model::weights::Weights;
+    let a = ModelSpec::random(1).build();
+    let b = ModelSpec::random(2).build();
+    let model = NerModel::from_dir(a.path()).unwrap();
+    let ta = Weights::from_dir(a.path())
+        .unwrap()
+        .token_classification_tensors();
+    let tb = Weights::from_dir(b.path())
+        .unwrap()
+        .token_classification_tensors();
+    let mean = average_weights(&model, ta.clone(), &[b.path().to_path_buf()]).unwrap();
+    assert_eq!(mean.len(), ta.len());
+    for (((name, m), (_, x)), (_, y)) in mean.iter().zip(&ta).zip(&tb) {
+        let m: Vec<f32> = m.flatten_all().unwrap().to_vec1().unwrap();
+        let x: Vec<f32> = x.flatten_all().unwrap().to_vec1().unwrap();
+        let y: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
+        for ((m, x), y) in m.iter().zip(&x).zip(&y) {
+            assert!((m - (x + y) / 2.0).abs() < 1e-6, "{name}: {m} vs {x}, {y}");
+        }
+    }
+    // A model of another width is refused with its folder named.
+    let wide = ModelSpec {
+        hidden: 64,
+        intermediate: 96,
+        ..ModelSpec::random(3)
+    }
+    .build();
+    let err = average_weights(&model, ta, &[wide.path().to_path_buf()]).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Model { .. }), "{msg}");
+    assert!(
+        msg.contains("--average") && msg.contains(&*wide.path().to_string_lossy()),
+        "{msg}"
+    );
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use arabic_ner::model::weights::{Storage, Weights};
-use arabic_ner::model::{hub, NerModel};
+use arabic_ner::model::{average_weights, hub, NerModel};
 use arabic_ner::train::trainer::write_model_dir;
 use arabic_ner::Result;
 
@@ -29,6 +29,11 @@ pub struct ExportArgs {
     /// How weights are stored.
     #[arg(long, value_enum, default_value = "f32")]
     storage: StorageArg,
+    /// Another model of the same shape and labels (a checkpoint of the same
+    /// run, say); the output holds the mean of all the models' weights.
+    /// Repeatable.
+    #[arg(long, value_name = "MODEL")]
+    average: Vec<String>,
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
@@ -39,7 +44,15 @@ pub fn run(a: ExportArgs) -> Result<()> {
     // Loading checks the folder through and through before writing.
     let model = NerModel::from_dir(&dir)?;
     let weights = Weights::from_dir(&dir)?;
-    let tensors = weights.token_classification_tensors();
+    let mut tensors = weights.token_classification_tensors();
+    if !a.average.is_empty() {
+        let others = a
+            .average
+            .iter()
+            .map(|m| hub::resolve(m))
+            .collect::<Result<Vec<_>>>()?;
+        tensors = average_weights(&model, tensors, &others)?;
+    }
     let storage = match a.storage {
         StorageArg::F32 => Storage::F32,
         StorageArg::Int8 => Storage::Int8,

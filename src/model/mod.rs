@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use bert::BertForTokenClassification;
+use candle_core::Tensor;
 use config::BertConfig;
 use packed::PackedBert;
 use tokenizer::WordTokenizer;
@@ -162,4 +163,56 @@ pub fn windows(
         start = next;
     }
     out
+}
+
+/// The element-wise mean of `first` (the tensors of `model`, as
+/// [`Weights::token_classification_tensors`] lists them) and the weights of
+/// the model folders `others`, which must have the same labels and the same
+/// tensors, shape for shape: a "model soup" of checkpoints of one run.
+pub fn average_weights(
+    model: &NerModel,
+    first: Vec<(String, Tensor)>,
+    others: &[PathBuf],
+) -> Result<Vec<(String, Tensor)>> {
+    let mut sums = first;
+    for dir in others {
+        let other = NerModel::from_dir(dir)?;
+        if other.labels != model.labels {
+            return Err(Error::model(
+                dir,
+                format!(
+                    "--average: labels {:?} differ from the first model's {:?}",
+                    other.labels, model.labels
+                ),
+            ));
+        }
+        let tensors = Weights::from_dir(&dir)?.token_classification_tensors();
+        if tensors.len() != sums.len() {
+            return Err(Error::model(
+                dir,
+                format!(
+                    "--average: {} tensors where the first model has {}",
+                    tensors.len(),
+                    sums.len()
+                ),
+            ));
+        }
+        for ((name, sum), (other_name, t)) in sums.iter_mut().zip(tensors) {
+            if *name != other_name || sum.dims() != t.dims() {
+                return Err(Error::model(
+                    dir,
+                    format!(
+                        "--average: tensor {other_name} {:?} does not match {name} {:?}",
+                        t.dims(),
+                        sum.dims()
+                    ),
+                ));
+            }
+            *sum = (&*sum + &t)?;
+        }
+    }
+    let n = (others.len() + 1) as f64;
+    sums.into_iter()
+        .map(|(name, t)| Ok((name, (t / n)?)))
+        .collect()
 }
