@@ -186,7 +186,7 @@ pub fn average_weights(
                 ),
             ));
         }
-        let tensors = Weights::from_dir(&dir)?.token_classification_tensors();
+        let tensors = Weights::from_dir(dir)?.token_classification_tensors();
         if tensors.len() != sums.len() {
             return Err(Error::model(
                 dir,
