@@ -95,6 +95,10 @@ pub struct TagOptions {
     pub min_score: f32,
     /// Date that relative dates (اليوم, أمس) resolve against.
     pub reference_date: Option<Ymd>,
+    /// Bias towards entity labels when decoding (see
+    /// [`ArabicNerOptions::entity_bias`](crate::model::config::ArabicNerOptions::entity_bias));
+    /// `None` takes the model's.
+    pub entity_bias: Option<f32>,
     /// Let the date grammar widen `DATE` spans the model cut short and add
     /// explicit dates it missed ([`complete_dates`]).
     pub date_grammar: bool,
@@ -113,6 +117,7 @@ impl Default for TagOptions {
             min_score: 0.0,
             reference_date: None,
             date_grammar: true,
+            entity_bias: None,
         }
     }
 }
@@ -181,6 +186,11 @@ impl TaggerBuilder {
     }
     pub fn reference_date(mut self, d: Ymd) -> Self {
         self.opts.reference_date = Some(d);
+        self
+    }
+    /// Bias towards entity labels when decoding, instead of the model's.
+    pub fn entity_bias(mut self, bias: f32) -> Self {
+        self.opts.entity_bias = Some(bias);
         self
     }
     /// Dates as the model alone tags them, without the date grammar.
@@ -560,14 +570,34 @@ impl Tagger {
             }
         }
         let tags: Vec<&str> = self.model.labels.iter().map(String::as_str).collect();
+        let bias = self
+            .opts
+            .entity_bias
+            .unwrap_or(self.model.config.arabic_ner.entity_bias);
+        // exp(-bias) on O is exp(+bias) on every entity label, up to the
+        // normalization that decoding does not need.
+        let outside = tags.iter().position(|t| *t == "O").filter(|_| bias != 0.0);
+        let outside_scale = (-bias).exp();
         Ok(dists
             .iter()
             .zip(seqs)
             .map(|(d, words)| {
                 let rows: Vec<&[f32]> = d.chunks(c).collect();
+                let biased: Vec<f32>;
+                let decode_rows: Vec<&[f32]> = match outside {
+                    Some(o) => {
+                        biased = d
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &p)| if i % c == o { p * outside_scale } else { p })
+                            .collect();
+                        biased.chunks(c).collect()
+                    }
+                    None => rows.clone(),
+                };
                 let mut path = match self.opts.decoding {
-                    Decoding::Argmax => rows.iter().copied().map(argmax).collect(),
-                    Decoding::Viterbi => best_path(&rows, &tags, self.scheme),
+                    Decoding::Argmax => decode_rows.iter().copied().map(argmax).collect(),
+                    Decoding::Viterbi => best_path(&decode_rows, &tags, self.scheme),
                 };
                 let model_path = path.clone();
                 if self.opts.date_grammar {

@@ -710,3 +710,15 @@ fn the_date_grammar_completes_dates() {
     };
     assert_eq!(others(&with), others(&without));
 }
+
+#[test]
+fn entity_bias_trades_precision_for_recall() {
+    // The oracle gives the weak ORG about 0.6 and O about 0.4.
+    let text = CASES[5].0;
+    let all = default_oracle().tag(text).unwrap();
+    let against = oracle(|b| b.entity_bias(-1.0)).tag(text).unwrap();
+    assert_eq!(pairs(&against), owned(&[("LOC", "بغداد")]));
+    assert_eq!(against[0], all[1], "a sure entity keeps its span and score");
+    let towards = oracle(|b| b.entity_bias(1.0)).tag(text).unwrap();
+    assert_eq!(towards, all, "scores stay the model's probabilities");
+}

@@ -41,6 +41,10 @@ pub struct EvalArgs {
     /// and no explicit dates added by the date grammar.
     #[arg(long)]
     no_date_grammar: bool,
+    /// Bias towards entity labels when decoding (log-probability added to
+    /// each entity label); default: the model's `entity_bias`, usually 0.
+    #[arg(long, allow_negative_numbers = true)]
+    entity_bias: Option<f32>,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Write `word gold pred` lines here.
@@ -77,6 +81,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
         .decoding(a.decoding)
         .date_grammar(!a.no_date_grammar)
         .batch_size(a.batch_size);
+    if let Some(x) = a.entity_bias {
+        b = b.entity_bias(x);
+    }
     if let Some(m) = &a.model {
         b = b.model(m.clone());
     }

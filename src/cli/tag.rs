@@ -51,6 +51,10 @@ pub struct TagArgs {
     /// and no explicit dates added by the date grammar.
     #[arg(long)]
     no_date_grammar: bool,
+    /// Bias towards entity labels when decoding (log-probability added to
+    /// each entity label); default: the model's `entity_bias`, usually 0.
+    #[arg(long, allow_negative_numbers = true)]
+    entity_bias: Option<f32>,
     /// Keep a leading conjunction or preposition (و ف ب ل ك) in entity spans.
     #[arg(long)]
     keep_clitics: bool,
@@ -322,6 +326,9 @@ pub fn run(a: TagArgs) -> Result<()> {
     }
     if let Some(n) = a.max_length {
         builder = builder.max_pieces(n);
+    }
+    if let Some(x) = a.entity_bias {
+        builder = builder.entity_bias(x);
     }
     if let Some(d) = a.reference_date {
         builder = builder.reference_date(d);
