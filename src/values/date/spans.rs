@@ -20,13 +20,23 @@ use super::{
 /// Longest expression the grammar considers, in words.
 const MAX_WORDS: usize = 12;
 /// Words an expression may reach before and after its anchor.
-const REACH_BEFORE: usize = 5;
+const REACH_BEFORE: usize = 8;
 const REACH_AFTER: usize = 8;
 
 /// Words the parser skips at the start of an expression that are not part
 /// of the date in the usual annotation (`في 13 يناير` → `13 يناير`);
 /// `بتاريخ`, `منذ` and `قبل` stay inside.
-const NOT_FIRST: &[&str] = &["من", "بين", "الي", "حتي", "علي", "او", "ثم"];
+const NOT_FIRST: &[&str] = &[
+    "من",
+    "بين",
+    "الي",
+    "حتي",
+    "علي",
+    "او",
+    "ثم",
+    "الموافق",
+    "الموافقه",
+];
 
 /// The `DATE` spans of a sentence after the date grammar has seen it.
 ///
