@@ -414,6 +414,8 @@ fn merge_equivalents(left: &[Tok], right: &[Tok], ctx: &Ctx) -> Option<DateValue
             // Same calendar twice: only if both say the same, or one says
             // more of it ("أيلول ( 7 / 9 / 1945 )").
             _ if a == b => Some(a),
+            // "يوم الثلاثاء الموافق 5 / 8 / 2008": a weekday, then its date.
+            (Calendar::Gregorian, Calendar::Gregorian) if weekday_of(&b.value, &a.value) => Some(b),
             _ if a.gregorian.is_none() && b.gregorian.is_none() && refines(&b.value, &a.value) => {
                 Some(b)
             }
@@ -426,6 +428,15 @@ fn merge_equivalents(left: &[Tok], right: &[Tok], ctx: &Ctx) -> Option<DateValue
         (None, Some(v)) if left.is_empty() => Some(v),
         _ => None,
     }
+}
+
+/// Whether `weekday` (`XXXX-WXX-2`) is the weekday of the day `date`.
+fn weekday_of(date: &str, weekday: &str) -> bool {
+    let Some(d) = weekday.strip_prefix("XXXX-WXX-") else {
+        return false;
+    };
+    date.parse::<Ymd>()
+        .is_ok_and(|day| d.parse::<u32>() == Ok(day.weekday()))
 }
 
 /// Whether `fine` is `coarse` told more precisely: `1945-09-07` refines
