@@ -95,7 +95,8 @@ pub fn complete_dates(
         // A lone word is the model's call (الجمعة is also the Friday
         // prayer, أيلول part of أيلول الأسود), and so is a number with no
         // calendar word (1936 - 1939, 1000 م = metres).
-        if finder.content_words(&g) < 2 || !g.clone().any(|i| finder.is_calendar_word(i)) {
+        let lone = finder.content_words(&g) < 2 && !finder.is_numeric_date(g.start);
+        if lone || !g.clone().any(|i| finder.is_calendar_word(i)) {
             continue;
         }
         // A model span the grammar cannot read gives way only when it is
@@ -151,6 +152,12 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
             || [f, bare]
                 .iter()
                 .any(|w| YEAR_WORDS.contains(w) || MONTH_WORDS.contains(w) || DAY_WORDS.contains(w))
+    }
+
+    /// A whole numeric date written as one word: `15/12/2023`.
+    fn is_numeric_date(&self, i: usize) -> bool {
+        let f = &self.folded[i];
+        self.is_anchor(i) && f.contains(['/', '-']) && f.chars().any(|c| c.is_ascii_digit())
     }
 
     fn is_punct(&self, i: usize) -> bool {
@@ -286,6 +293,7 @@ mod tests {
     #[test]
     fn leaves_lone_numbers_and_prepositions_out() {
         assert!(run("قتل 1500 شخص", &[], &[]).is_empty());
+        assert_eq!(run("يستمر حتى 15/12/2023 .", &[], &[]), ["15/12/2023"]);
         assert!(run("ركض 1000 م في", &[], &[]).is_empty());
         assert!(run("ثورة 1936 - 1939 .", &[], &[]).is_empty());
         assert!(run("بعد صلاة الجمعة", &[], &[]).is_empty());
