@@ -23,6 +23,9 @@ const MAX_WORDS: usize = 12;
 const REACH_BEFORE: usize = 8;
 const REACH_AFTER: usize = 8;
 
+/// Yesterday and tomorrow, folded.
+const RELATIVE_DAYS: &[&str] = &["امس", "البارحه", "غدا", "الغد"];
+
 /// Words the parser skips at the start of an expression that are not part
 /// of the date in the usual annotation (`في 13 يناير` → `13 يناير`);
 /// `بتاريخ`, `منذ` and `قبل` stay inside.
@@ -85,7 +88,7 @@ pub fn complete_dates(
             a = end;
             continue;
         }
-        let found = is_date_word(words[a])
+        let found = (is_date_word(words[a]) || finder.is_relative_day(a))
             .then(|| finder.longest(a..a + 1, 0..words.len()))
             .flatten();
         a += 1;
@@ -148,10 +151,17 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
             .filter(|b| !b.is_empty())
             .unwrap_or(f);
         self.is_anchor(i)
+            || self.is_relative_day(i)
             || f == "/"
             || [f, bare]
                 .iter()
                 .any(|w| YEAR_WORDS.contains(w) || MONTH_WORDS.contains(w) || DAY_WORDS.contains(w))
+    }
+
+    /// Yesterday and tomorrow: a date with a part of the day or a weekday
+    /// (مساء أمس, صباح الغد), never alone.
+    fn is_relative_day(&self, i: usize) -> bool {
+        RELATIVE_DAYS.contains(&self.folded[i].as_str())
     }
 
     /// A whole numeric date written as one word: `15/12/2023`.
@@ -271,6 +281,9 @@ mod tests {
             ["الأول من مارس 2024"]
         );
         assert_eq!(run("وصل مساء أمس", &[(2, 3)], &[]), ["مساء أمس"]);
+        // ... or the model missed the whole of it; a lone أمس stays its call.
+        assert_eq!(run("وصل مساء أمس إلى أنقرة", &[], &[]), ["مساء أمس"]);
+        assert!(run("وصل أمس إلى أنقرة", &[], &[]).is_empty());
     }
 
     #[test]
