@@ -595,40 +595,40 @@ impl Tagger {
                     }
                     None => rows.clone(),
                 };
-                let mut path = match self.opts.decoding {
+                let path = match self.opts.decoding {
                     Decoding::Argmax => decode_rows.iter().copied().map(argmax).collect(),
                     Decoding::Viterbi => best_path(&decode_rows, &tags, self.scheme),
                 };
-                let model_path = path.clone();
-                if self.opts.date_grammar {
-                    self.complete_dates(words, &mut path);
-                }
-                path.into_iter()
-                    .zip(model_path)
+                let mut scores: Vec<WordScore> = path
+                    .into_iter()
                     .zip(&rows)
-                    .map(|((label, before), p)| WordScore {
+                    .map(|(label, p)| WordScore {
                         label,
-                        // A word the date grammar moved between O and DATE
-                        // scores the model's belief that it is one of the two.
-                        prob: if label == before {
-                            p[label]
-                        } else {
-                            self.date_or_outside.iter().map(|&l| p[l]).sum()
-                        },
+                        prob: p[label],
                     })
-                    .collect()
+                    .collect();
+                if self.opts.date_grammar {
+                    self.complete_dates(words, &rows, &mut scores);
+                }
+                scores
             })
             .collect())
     }
 }
 
 impl Tagger {
-    /// Rewrites the `DATE` spans of one sentence's label path with the date
-    /// grammar; a model without `DATE` labels is left alone.
-    fn complete_dates(&self, words: &[&str], path: &mut [usize]) {
+    /// Rewrites the `DATE` spans of one sentence's word labels with the date
+    /// grammar; a model without `DATE` labels is left alone. A word moved
+    /// between `O` and `DATE` scores the model's belief that it is one of
+    /// the two (`rows` are the words' label distributions).
+    fn complete_dates(&self, words: &[&str], rows: &[&[f32]], scores: &mut [WordScore]) {
+        // `O` alone: the model has no DATE labels to write.
+        if self.date_or_outside.len() < 2 {
+            return;
+        }
         let labels = &self.model.labels;
         let index = |tag: &str| labels.iter().position(|l| l == tag);
-        let tags: Vec<&str> = path.iter().map(|&l| labels[l].as_str()).collect();
+        let tags: Vec<&str> = scores.iter().map(|w| labels[w.label].as_str()).collect();
         let found = decode(&tags, self.scheme);
         let (dates, others): (Vec<Span>, Vec<Span>) =
             found.into_iter().partition(|s| s.label == "DATE");
@@ -647,11 +647,20 @@ impl Tagger {
                 .into_iter()
                 .map(|r| Span::new("DATE", r.start, r.end)),
         );
-        let rewritten = encode(&all, path.len(), self.scheme);
-        // Every tag written must be one the model has; otherwise keep its path.
-        let ids: Option<Vec<usize>> = rewritten.iter().map(|t| index(t)).collect();
-        if let Some(ids) = ids {
-            path.copy_from_slice(&ids);
+        let rewritten = encode(&all, scores.len(), self.scheme);
+        // Every tag written must be one the model has; otherwise keep its labels.
+        let Some(ids) = rewritten
+            .iter()
+            .map(|t| index(t))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        for ((w, label), p) in scores.iter_mut().zip(ids).zip(rows) {
+            if w.label != label {
+                w.label = label;
+                w.prob = self.date_or_outside.iter().map(|&l| p[l]).sum();
+            }
         }
     }
 }

@@ -5,40 +5,31 @@
 use std::ops::Range;
 use std::path::Path;
 
+use arabic_ner::scheme::spans;
+use arabic_ner::train::data::LabelMap;
+use arabic_ner::train::trainer::{read_corpus, Corpus};
 use arabic_ner::values::date::complete_dates;
 
-/// Sentences of a Wojood file: words and the gold `DATE` spans of the
-/// outermost tag column.
+/// Sentences of a Wojood file, read as `train` reads it (outermost tag
+/// column, segment markers left out): words and gold `DATE` spans.
 fn wojood(path: &Path) -> Vec<(Vec<String>, Vec<Range<usize>>)> {
-    let text = std::fs::read_to_string(path).expect("readable corpus");
-    let mut out = Vec::new();
-    let (mut words, mut tags): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-    for line in text.lines().chain(std::iter::once("")) {
-        let mut cols = line.split_whitespace();
-        match (cols.next(), cols.next()) {
-            (Some("$#$"), _) => {}
-            (Some(w), Some(t)) => {
-                words.push(w.to_string());
-                tags.push(t.to_string());
-            }
-            _ if !words.is_empty() => {
-                let mut spans: Vec<Range<usize>> = Vec::new();
-                for (i, t) in tags.iter().enumerate() {
-                    match t.as_str() {
-                        "B-DATE" => spans.push(i..i + 1),
-                        "I-DATE" if spans.last().is_some_and(|s| s.end == i) => {
-                            spans.last_mut().unwrap().end = i + 1
-                        }
-                        _ => {}
-                    }
-                }
-                out.push((std::mem::take(&mut words), spans));
-                tags.clear();
-            }
-            _ => {}
-        }
-    }
-    out
+    let corpus = Corpus {
+        path: path.to_path_buf(),
+        map: LabelMap::default(),
+        scheme: None,
+    };
+    read_corpus(&corpus)
+        .expect("readable corpus")
+        .into_iter()
+        .map(|s| {
+            let dates = spans(&s.tags)
+                .into_iter()
+                .filter(|sp| sp.label == "DATE")
+                .map(|sp| sp.start..sp.end)
+                .collect();
+            (s.words, dates)
+        })
+        .collect()
 }
 
 #[test]

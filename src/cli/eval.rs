@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use arabic_ner::scheme::Scheme;
-use arabic_ner::tagger::{Aggregation, Decoding, TaggerBuilder};
+use arabic_ner::tagger::TaggerBuilder;
 use arabic_ner::train::data::{write_conll, LabelMap};
 use arabic_ner::train::metrics::score;
 use arabic_ner::train::trainer::{read_corpus, Corpus};
@@ -30,21 +30,8 @@ pub struct EvalArgs {
     /// predictions of other types count as O).
     #[arg(long, value_delimiter = ',')]
     labels: Option<Vec<String>>,
-    /// Word label from sub-tokens: first, average, max.
-    #[arg(long, default_value = "first")]
-    aggregation: Aggregation,
-    /// Labels of a sentence: viterbi (best well-formed sequence) or argmax
-    /// (each word alone, as the transformers pipeline).
-    #[arg(long, default_value = "viterbi")]
-    decoding: Decoding,
-    /// Dates as the model alone finds them: no widening of cut-short dates
-    /// and no explicit dates added by the date grammar.
-    #[arg(long)]
-    no_date_grammar: bool,
-    /// Bias towards entity labels when decoding (log-probability added to
-    /// each entity label); default: the model's `entity_bias`, usually 0.
-    #[arg(long, allow_negative_numbers = true)]
-    entity_bias: Option<f32>,
+    #[command(flatten)]
+    labelling: super::LabellingArgs,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Write `word gold pred` lines here.
@@ -76,14 +63,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
         map,
         scheme: a.scheme,
     })?;
-    let mut b = TaggerBuilder::default()
-        .aggregation(a.aggregation)
-        .decoding(a.decoding)
-        .date_grammar(!a.no_date_grammar)
+    let mut b = a
+        .labelling
+        .apply(TaggerBuilder::default())
         .batch_size(a.batch_size);
-    if let Some(x) = a.entity_bias {
-        b = b.entity_bias(x);
-    }
     if let Some(m) = &a.model {
         b = b.model(m.clone());
     }

@@ -7,10 +7,45 @@ mod import;
 mod tag;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use arabic_ner::error::exit;
+use arabic_ner::tagger::{Aggregation, Decoding, TaggerBuilder};
 use arabic_ner::Error;
+
+/// How words get their labels, shared by `tag` and `eval` so both score
+/// what the other prints.
+#[derive(Args)]
+pub struct LabellingArgs {
+    /// Word label from sub-tokens: first, average, max.
+    #[arg(long, default_value = "first")]
+    aggregation: Aggregation,
+    /// Labels of a sentence: viterbi (best well-formed sequence) or argmax
+    /// (each word alone, as the transformers pipeline).
+    #[arg(long, default_value = "viterbi")]
+    decoding: Decoding,
+    /// Dates as the model alone finds them: no widening of cut-short dates
+    /// and no explicit dates added by the date grammar.
+    #[arg(long)]
+    no_date_grammar: bool,
+    /// Bias towards entity labels when decoding (log-probability added to
+    /// each entity label); default: the model's `entity_bias`, usually 0.
+    #[arg(long, allow_negative_numbers = true)]
+    entity_bias: Option<f32>,
+}
+
+impl LabellingArgs {
+    pub fn apply(&self, b: TaggerBuilder) -> TaggerBuilder {
+        let b = b
+            .aggregation(self.aggregation)
+            .decoding(self.decoding)
+            .date_grammar(!self.no_date_grammar);
+        match self.entity_bias {
+            Some(x) => b.entity_bias(x),
+            None => b,
+        }
+    }
+}
 
 /// Named-entity recognition for Arabic: persons, organizations, places, dates.
 #[derive(Parser)]

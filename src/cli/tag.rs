@@ -7,7 +7,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use arabic_ner::output::{Format, Source, Writer};
-use arabic_ner::tagger::{Aggregation, Decoding, TaggerBuilder};
+use arabic_ner::tagger::TaggerBuilder;
 use arabic_ner::values::date::Ymd;
 use arabic_ner::{Error, Result, Tagger};
 
@@ -40,21 +40,8 @@ pub struct TagArgs {
     /// Windows run through the model together.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Word label from sub-tokens: first, average, max.
-    #[arg(long, default_value = "first")]
-    aggregation: Aggregation,
-    /// Labels of a sentence: viterbi (best well-formed sequence) or argmax
-    /// (each word alone, as the transformers pipeline).
-    #[arg(long, default_value = "viterbi")]
-    decoding: Decoding,
-    /// Dates as the model alone finds them: no widening of cut-short dates
-    /// and no explicit dates added by the date grammar.
-    #[arg(long)]
-    no_date_grammar: bool,
-    /// Bias towards entity labels when decoding (log-probability added to
-    /// each entity label); default: the model's `entity_bias`, usually 0.
-    #[arg(long, allow_negative_numbers = true)]
-    entity_bias: Option<f32>,
+    #[command(flatten)]
+    labelling: super::LabellingArgs,
     /// Keep a leading conjunction or preposition (و ف ب ل ك) in entity spans.
     #[arg(long)]
     keep_clitics: bool,
@@ -306,10 +293,9 @@ fn read_document<W: Write>(
 
 pub fn run(a: TagArgs) -> Result<()> {
     let inputs = collect_inputs(&a.paths)?;
-    let mut builder = TaggerBuilder::default()
-        .aggregation(a.aggregation)
-        .decoding(a.decoding)
-        .date_grammar(!a.no_date_grammar)
+    let mut builder = a
+        .labelling
+        .apply(TaggerBuilder::default())
         .batch_size(a.batch_size)
         .stride(a.stride)
         .keep_clitics(a.keep_clitics)
@@ -326,9 +312,6 @@ pub fn run(a: TagArgs) -> Result<()> {
     }
     if let Some(n) = a.max_length {
         builder = builder.max_pieces(n);
-    }
-    if let Some(x) = a.entity_bias {
-        builder = builder.entity_bias(x);
     }
     if let Some(d) = a.reference_date {
         builder = builder.reference_date(d);

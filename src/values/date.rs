@@ -416,12 +416,9 @@ fn merge_equivalents(left: &[Tok], right: &[Tok], ctx: &Ctx) -> Option<DateValue
             _ if a == b => Some(a),
             // "يوم الثلاثاء الموافق 5 / 8 / 2008": a weekday, then its date.
             (Calendar::Gregorian, Calendar::Gregorian) if weekday_of(&b.value, &a.value) => Some(b),
-            _ if a.gregorian.is_none() && b.gregorian.is_none() && refines(&b.value, &a.value) => {
-                Some(b)
-            }
-            _ if a.gregorian.is_none() && b.gregorian.is_none() && refines(&a.value, &b.value) => {
-                Some(a)
-            }
+            _ if a.gregorian.is_some() || b.gregorian.is_some() => None,
+            _ if refines(&b.value, &a.value) => Some(b),
+            _ if refines(&a.value, &b.value) => Some(a),
             _ => None,
         },
         (Some(v), None) if right.is_empty() => Some(v),

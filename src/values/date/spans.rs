@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::{
-    fold, is_date_word, normalize_date, Ymd, DATE_MARKERS, DAY_WORDS, LEADING, MONTH_WORDS,
-    TO_WORDS, YEAR_WORDS,
+    clitic_prefixes, fold, is_date_word, normalize_date, Ymd, DATE_MARKERS, DAY_WORDS, LEADING,
+    MONTH_WORDS, TO_WORDS, YEAR_WORDS,
 };
 
 /// Longest expression the grammar considers, in words.
@@ -146,16 +146,15 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
     /// and the slash of a numeric date.
     fn is_calendar_word(&self, i: usize) -> bool {
         let f = self.folded[i].as_str();
-        let bare = f
-            .strip_prefix(['و', 'ف', 'ب', 'ل'])
-            .filter(|b| !b.is_empty())
-            .unwrap_or(f);
-        self.is_anchor(i)
-            || self.is_relative_day(i)
-            || f == "/"
-            || [f, bare]
+        let chars: Vec<char> = f.chars().collect();
+        // لعام, والعام: the word behind its clitics, as `is_date_word` reads it.
+        let calendar = clitic_prefixes(f).into_iter().any(|p| {
+            let w: String = chars[p..].iter().collect();
+            [YEAR_WORDS, MONTH_WORDS, DAY_WORDS]
                 .iter()
-                .any(|w| YEAR_WORDS.contains(w) || MONTH_WORDS.contains(w) || DAY_WORDS.contains(w))
+                .any(|list| list.contains(&w.as_str()))
+        });
+        self.is_anchor(i) || self.is_relative_day(i) || f == "/" || calendar
     }
 
     /// Yesterday and tomorrow: a date with a part of the day or a weekday
