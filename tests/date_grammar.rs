@@ -55,9 +55,11 @@ fn grammar_dates_are_wojood_dates() {
     );
     eprintln!("{found} grammar dates, {gold} gold: exact {p_exact:.3}, overlapping {p_overlap:.3}");
     assert!(found > 200, "{found} dates found");
-    // Measured: 382 dates, 99.2% overlapping a gold date, 95.5% exactly one;
-    // the rest are annotation slips ("28 / 12 / 1948 )") or dates inside an
-    // event, which the outermost column calls EVENT (الربيع العربي عام 2011).
+    // Measured: 399 dates, 99.2% overlapping a gold date, 94.7% exactly one;
+    // the rest are annotation slips ("28 / 12 / 1948 )"), dates inside an
+    // event, which the outermost column calls EVENT (الربيع العربي عام 2011),
+    // and periods whose lead the annotators left out once and kept another
+    // time (خلال السنوات الماضية, but خلال الأسبوع الماضي).
     assert!(p_overlap >= 0.98, "{p_overlap}");
     assert!(p_exact >= 0.93, "{p_exact}");
 }

@@ -8,13 +8,19 @@
 //! model left out.  It never touches words the model gave another entity
 //! type, and never makes a date of a lone number: `قتل 1500 شخص` stays as
 //! the model tagged it.
+//!
+//! Periods are dates too in the usual (Wojood) annotation, though they have
+//! no calendar value: `منذ ثلاث سنوات`, `12 عاما`, `الأيام الخمسة الماضية`.
+//! [`Finder::period`] reads them, and they are widened and added like the
+//! dates the grammar reads.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::{
-    clitic_prefixes, fold, is_date_word, normalize_date, Ymd, DATE_MARKERS, DAY_WORDS, LEADING,
-    MONTH_WORDS, TO_WORDS, YEAR_WORDS,
+    clitic_prefixes, fold, is_date_word, normalize_date, Ymd, COUNTED_UNITS, DATE_MARKERS,
+    DAY_WORDS, FUTURE, LEADING, MONTH_WORDS, NUMBER_WORDS, PAST, PLURAL_UNITS, TO_WORDS,
+    YEAR_WORDS,
 };
 
 /// Longest expression the grammar considers, in words.
@@ -25,6 +31,31 @@ const REACH_AFTER: usize = 8;
 
 /// Yesterday and tomorrow, folded.
 const RELATIVE_DAYS: &[&str] = &["امس", "البارحه", "غدا", "الغد"];
+
+/// Words that lead a period and belong to it: `منذ عامين`, `خلال 45 يوما`.
+const PERIOD_LEADS: &[&str] = &["منذ", "قبل", "بعد", "خلال", "لمده", "طوال"];
+/// Counts of a period beyond the digits and the numbers three to ten.
+const PERIOD_COUNTS: &[&str] = &[
+    "عده",
+    "بضع",
+    "بضعه",
+    "عشرات",
+    "عشرين",
+    "ثلاثين",
+    "اربعين",
+    "خمسين",
+    "ستين",
+    "سبعين",
+    "ثمانين",
+    "تسعين",
+    "مئه",
+    "مائه",
+];
+/// Units of a period besides those the value parser counts. Not a bare
+/// `عقد`: it is also a contract, and the holding of a meeting (بعد عقد).
+const PERIOD_UNITS: &[&str] = &["عقود", "عقدا", "قرون"];
+/// What makes a definite unit a period: `الأيام الأخيرة`.
+const PERIOD_RECENT: &[&str] = &["الاخير", "الاخيره", "الاخيرين", "الاخيرتين"];
 
 /// Words the parser skips at the start of an expression that are not part
 /// of the date in the usual annotation (`في 13 يناير` → `13 يناير`);
@@ -88,9 +119,10 @@ pub fn complete_dates(
             a = end;
             continue;
         }
-        let found = (is_date_word(words[a]) || finder.is_relative_day(a))
-            .then(|| finder.longest(a..a + 1, 0..words.len()))
-            .flatten();
+        let found =
+            (is_date_word(words[a]) || finder.is_relative_day(a) || finder.is_period_unit(a))
+                .then(|| finder.longest(a..a + 1, 0..words.len()))
+                .flatten();
         a += 1;
         let Some(g) = found else {
             continue;
@@ -99,7 +131,8 @@ pub fn complete_dates(
         // prayer, أيلول part of أيلول الأسود), and so is a number with no
         // calendar word (1936 - 1939, 1000 م = metres).
         let lone = finder.content_words(&g) < 2 && !finder.is_numeric_date(g.start);
-        if lone || !g.clone().any(|i| finder.is_calendar_word(i)) {
+        let dated = finder.period(&g) || g.clone().any(|i| finder.is_calendar_word(i));
+        if lone || !dated {
             continue;
         }
         // A model span the grammar cannot read gives way only when it is
@@ -194,13 +227,52 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
         self.is_punct(i) || leads(first) || leads(bare)
     }
 
+    /// Whether `r` is one date: a period, or a well-formed expression the
+    /// grammar reads.
+    fn accepts(&self, r: &Range<usize>) -> bool {
+        if self.period(r) {
+            // Its lead is part of it, though the grammar skips it.
+            return r.clone().all(|i| (self.free)(i));
+        }
+        !self.bad_start(r.start) && self.well_formed(r) && self.reads(r)
+    }
+
+    /// Whether `r` is a period: a count and a unit (`ثلاث سنوات`, `12 عاما`,
+    /// `عدة أيام`), a bare unit after a lead (`منذ سنوات`, `منذ عامين`), or
+    /// a definite unit that is past, coming or recent (`السنوات الماضية`,
+    /// `الأيام الخمسة الأخيرة`); led or not by `PERIOD_LEADS`.
+    fn period(&self, r: &Range<usize>) -> bool {
+        let words: Vec<&str> = r.clone().map(|i| self.folded[i].as_str()).collect();
+        let led = words.first().is_some_and(|w| {
+            let bare = w.strip_prefix(['و', 'ف']).filter(|b| !b.is_empty());
+            PERIOD_LEADS.contains(w) || bare.is_some_and(|b| PERIOD_LEADS.contains(&b))
+        });
+        let rest = &words[usize::from(led)..];
+        match *rest {
+            [unit] => led && (is_unit(unit, false) || is_dual_unit(unit)),
+            [first, second] => {
+                (is_count(first) && is_unit(second, true))
+                    || (is_definite_unit(first) && is_relative(second))
+            }
+            [unit, n, adj] => {
+                is_definite_unit(unit)
+                    && n.strip_prefix("ال").is_some_and(is_count)
+                    && is_relative(adj)
+            }
+            _ => false,
+        }
+    }
+
+    /// Words that may end up in a period, to look for periods from.
+    fn is_period_unit(&self, i: usize) -> bool {
+        let w = self.folded[i].as_str();
+        is_unit(w, true) || is_dual_unit(w) || is_definite_unit(w)
+    }
+
     /// Whether `r` is shaped like a date expression: no sentence
     /// punctuation, balanced brackets, a word (not a bracket) at each end
     /// except a closing bracket, and only free words.
     fn well_formed(&self, r: &Range<usize>) -> bool {
-        if self.bad_start(r.start) {
-            return false;
-        }
         let last = self.folded[r.end - 1].as_str();
         // "... الموافق" with nothing after it reads, but is no date.
         if (self.is_punct(r.end - 1) && last != ")") || last.starts_with("الموافق") {
@@ -248,13 +320,47 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
                 if r.len() > MAX_WORDS || best.as_ref().is_some_and(|b| b.len() >= r.len()) {
                     continue;
                 }
-                if self.well_formed(&r) && self.reads(&r) {
+                if self.accepts(&r) {
                     best = Some(r);
                 }
             }
         }
         best
     }
+}
+
+/// A count of things, clitics aside: `12`, `ثلاث`, `لعدة`, `عشرين`.
+fn is_count(word: &str) -> bool {
+    let bare = word.strip_prefix(['ل', 'ب', 'و']).filter(|b| !b.is_empty());
+    [Some(word), bare].into_iter().flatten().any(|w| {
+        w.chars().all(|c| c.is_ascii_digit())
+            || NUMBER_WORDS.iter().any(|(n, _)| *n == w)
+            || PERIOD_COUNTS.contains(&w)
+    })
+}
+
+/// A unit of time as counted, plural or (with `counted`) the singular
+/// accusative after a count: `سنوات`, `أيام`, `عاما`.
+fn is_unit(word: &str, counted: bool) -> bool {
+    let plural = PLURAL_UNITS.iter().any(|(u, _)| *u == word) || PERIOD_UNITS.contains(&word);
+    // عاما, شهرا, يوما, سنه follow a count, never stand alone as periods.
+    plural && (counted || !word.ends_with(['ا', 'ه']))
+}
+
+/// `عامين`, `شهرين`: a count of two in the word itself.
+fn is_dual_unit(word: &str) -> bool {
+    COUNTED_UNITS.iter().any(|(u, n, _)| *u == word && *n == 2)
+}
+
+/// `الأيام`, `السنوات`, `الأسبوع`, `العقد`: a unit with the article.
+fn is_definite_unit(word: &str) -> bool {
+    word.strip_prefix("ال")
+        .is_some_and(|u| is_unit(u, false) || matches!(u, "اسبوع" | "شهر" | "عام" | "سنه" | "عقد"))
+}
+
+/// Past, coming or recent: `الماضية`, `المقبل`, `الأخيرة`.
+fn is_relative(word: &str) -> bool {
+    PAST.contains(&word) || FUTURE.contains(&word) || PERIOD_RECENT.contains(&word)
 }
 
 #[cfg(test)]
@@ -351,6 +457,36 @@ mod tests {
             ["8 / 9 / 2007", "9 / 9 / 2007"]
         );
         assert_eq!(run("ففي يوم 14 مايو تم", &[], &[]), ["يوم 14 مايو"]);
+    }
+
+    #[test]
+    fn periods_are_dates() {
+        assert_eq!(run("أطفال في عمر 12 عاما .", &[], &[]), ["12 عاما"]);
+        assert_eq!(run("وبعد سنوات قررت الذهاب", &[], &[]), ["وبعد سنوات"]);
+        assert_eq!(run("في الأيام الأخيرة هرب", &[], &[]), ["الأيام الأخيرة"]);
+        assert_eq!(
+            run("تضاعف العدد خلال الأيام الخمسة الماضية ،", &[], &[]),
+            ["خلال الأيام الخمسة الماضية"]
+        );
+        assert_eq!(run("تستمر لعدة أيام .", &[], &[]), ["لعدة أيام"]);
+        assert_eq!(run("بقي منذ عامين هناك", &[], &[]), ["منذ عامين"]);
+        // The model's span takes its lead in.
+        assert_eq!(
+            run("خلال السنوات الماضية ،", &[(1, 3)], &[]),
+            ["خلال السنوات الماضية"]
+        );
+    }
+
+    #[test]
+    fn units_alone_are_not_periods() {
+        // A bare unit needs a lead or a count; a singular needs a count.
+        assert!(run("مرت سنوات", &[], &[]).is_empty());
+        assert!(run("بعد عقد اجتماع", &[], &[]).is_empty());
+        assert!(run("منذ عاما", &[], &[]).is_empty());
+        assert!(run("الأيام الجميلة", &[], &[]).is_empty());
+        assert!(run("قتل 12 شخصا", &[], &[]).is_empty());
+        // Nor over words the model gave another type.
+        assert!(run("فندق 12 عاما", &[], &[0, 1]).is_empty());
     }
 
     #[test]
