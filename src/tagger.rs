@@ -1,5 +1,8 @@
 //! From text to entities: normalization, words, windows, batches, word
-//! labels from sub-token scores, BIO decoding, spans in the original text.
+//! labels from sub-token scores, BIO decoding, dates completed, names
+//! propagated to their repeats, spans in the original text.
+
+pub mod propagation;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -15,6 +18,7 @@ use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::text::words::{sentence_breaks, split_words};
 use crate::values::country::country_code;
 use crate::values::date::{complete_dates, normalize_date, Ymd};
+use propagation::{repeated_names, Mention};
 use rayon::prelude::*;
 
 /// How a word's label is read from the scores of its sub-tokens.
@@ -102,6 +106,9 @@ pub struct TagOptions {
     /// Let the date grammar widen `DATE` spans the model cut short and add
     /// explicit dates it missed ([`complete_dates`]).
     pub date_grammar: bool,
+    /// Give a name's unlabelled repeats the label the model gave it in
+    /// nearby sentences ([`propagation`]).
+    pub propagate_names: bool,
 }
 
 impl Default for TagOptions {
@@ -117,6 +124,7 @@ impl Default for TagOptions {
             min_score: 0.0,
             reference_date: None,
             date_grammar: true,
+            propagate_names: true,
             entity_bias: None,
         }
     }
@@ -196,6 +204,12 @@ impl TaggerBuilder {
     /// Dates as the model alone tags them, without the date grammar.
     pub fn date_grammar(mut self, on: bool) -> Self {
         self.opts.date_grammar = on;
+        self
+    }
+    /// Whether unlabelled repeats of a name get the label the model gave it
+    /// in nearby sentences (on by default).
+    pub fn propagate_names(mut self, on: bool) -> Self {
+        self.opts.propagate_names = on;
         self
     }
     /// Loads the model.
@@ -358,7 +372,14 @@ impl Tagger {
                 );
             }
         }
-        let scores = self.score_words(&seqs)?;
+        let mut scores = self.score_words(&seqs)?;
+        // Names propagate within a text, never from one text to another.
+        let mut first = 0;
+        for p in &prepared {
+            let texts_sentences = first..first + p.sentences.len();
+            self.propagate_names(&seqs[texts_sentences.clone()], &mut scores[texts_sentences]);
+            first += p.sentences.len();
+        }
         let mut scores = scores.into_iter();
         let mut docs = Vec::with_capacity(texts.len());
         for (text, p) in texts.iter().zip(&prepared) {
@@ -454,8 +475,10 @@ impl Tagger {
             .iter()
             .map(|s| s.iter().map(String::as_str).collect())
             .collect();
-        Ok(self
-            .score_words(&seqs)?
+        let mut scores = self.score_words(&seqs)?;
+        // The sentences of a labelled file are read as one text.
+        self.propagate_names(&seqs, &mut scores);
+        Ok(scores
             .into_iter()
             .map(|s| {
                 s.into_iter()
@@ -660,6 +683,67 @@ impl Tagger {
             if w.label != label {
                 w.label = label;
                 w.prob = self.date_or_outside.iter().map(|&l| p[l]).sum();
+            }
+        }
+    }
+}
+
+impl Tagger {
+    /// Gives unlabelled repeats of names the model labelled nearby their
+    /// label ([`repeated_names`]); `seqs` are the consecutive sentences of
+    /// one text and `scores` their words' labels. A propagated word scores
+    /// the mean of the mentions it repeats.
+    fn propagate_names(&self, seqs: &[Vec<&str>], scores: &mut [Vec<WordScore>]) {
+        if !self.opts.propagate_names {
+            return;
+        }
+        let labels = &self.model.labels;
+        let found: Vec<Vec<Mention>> = scores
+            .iter()
+            .map(|s| {
+                let tags: Vec<&str> = s.iter().map(|w| labels[w.label].as_str()).collect();
+                decode(&tags, self.scheme)
+                    .into_iter()
+                    .map(|span| {
+                        let words = &s[span.start..span.end];
+                        let score =
+                            words.iter().map(|w| w.prob).sum::<f32>() / words.len().max(1) as f32;
+                        Mention { span, score }
+                    })
+                    .collect()
+            })
+            .collect();
+        let added = repeated_names(seqs, &found);
+        for ((s, found), new) in scores.iter_mut().zip(found).zip(added) {
+            if new.is_empty() {
+                continue;
+            }
+            // A new mention may take in a found one it touches.
+            let all: Vec<Span> = found
+                .into_iter()
+                .filter(|f| {
+                    !new.iter()
+                        .any(|n| n.span.start < f.span.end && f.span.start < n.span.end)
+                })
+                .chain(new.iter().cloned())
+                .map(|m| m.span)
+                .collect();
+            let rewritten = encode(&all, s.len(), self.scheme);
+            // Every tag written must be one the model has.
+            let Some(ids) = rewritten
+                .iter()
+                .map(|t| labels.iter().position(|l| l == t))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            for m in &new {
+                for w in m.span.start..m.span.end {
+                    s[w] = WordScore {
+                        label: ids[w],
+                        prob: m.score,
+                    };
+                }
             }
         }
     }

@@ -43,3 +43,27 @@ fn shipped_model_tags_the_sample() {
     let un = find(&entities, "الأمم المتحدة").expect("الأمم المتحدة is found");
     assert_eq!(un.label, "ORG");
 }
+
+#[test]
+fn a_name_comes_back_as_the_same_entity() {
+    // Named in full twice, then by the family name alone in contexts that
+    // say little: each mention is a person.
+    let text = "صرح المدرب يورغن كلوب بأن الفريق جاهز. وقال المدرب يورغن كلوب إن المباراة صعبة. وأشاد الجمهور بخطة كلوب. وتنتهي عقود كلوب مع النادي قريبا.";
+    let tagger = Tagger::builder().build().expect("the shipped model loads");
+    let entities = tagger.tag(text).expect("tagging works");
+    let people: Vec<(&str, usize)> = entities
+        .iter()
+        .filter(|e| e.label == "PER")
+        .map(|e| (e.text.as_str(), e.byte_start))
+        .collect();
+    let klopp: Vec<usize> = text.match_indices("كلوب").map(|(at, _)| at).collect();
+    assert_eq!(klopp.len(), 4);
+    for at in klopp {
+        assert!(
+            people
+                .iter()
+                .any(|&(t, start)| start <= at && at + "كلوب".len() <= start + t.len()),
+            "كلوب at byte {at} is not in a person: {people:?}"
+        );
+    }
+}

@@ -28,6 +28,10 @@ pub struct LabellingArgs {
     /// and no explicit dates added by the date grammar.
     #[arg(long)]
     no_date_grammar: bool,
+    /// Each mention on its own: a name the model labels in nearby
+    /// sentences is not propagated to its unlabelled repeats.
+    #[arg(long)]
+    no_propagation: bool,
     /// Bias towards entity labels when decoding (log-probability added to
     /// each entity label); default: the model's `entity_bias`, usually 0.
     #[arg(long, allow_negative_numbers = true)]
@@ -39,7 +43,8 @@ impl LabellingArgs {
         let b = b
             .aggregation(self.aggregation)
             .decoding(self.decoding)
-            .date_grammar(!self.no_date_grammar);
+            .date_grammar(!self.no_date_grammar)
+            .propagate_names(!self.no_propagation);
         match self.entity_bias {
             Some(x) => b.entity_bias(x),
             None => b,

@@ -1,0 +1,267 @@
+//! Repeated names: a name the model labels in some sentences gets the same
+//! label where it comes back unlabelled nearby.
+//!
+//! The model reads one sentence at a time. A name it knows from a telling
+//! context (`الرئيس حسني مبارك`) it may miss a few sentences later, where the
+//! context says little (`وقال مبارك`). A sequence of words the model gave
+//! the same type at least [`MIN_MENTIONS`] times within [`REACH`] sentences
+//! is given that type where it appears with no label. A person named in
+//! full (`يورغن كلوب`) counts as a mention of the family name too, which
+//! news uses alone afterwards (`خطة كلوب`). Dates are left to the date
+//! grammar: a repeated date is no name.
+
+use std::collections::HashMap;
+
+use crate::scheme::Span;
+
+/// Sentences before and after a sentence whose mentions count for it.
+pub const REACH: usize = 20;
+/// Mentions of one type a name needs before it is propagated.
+pub const MIN_MENTIONS: usize = 2;
+/// Longest name propagated, in words.
+const MAX_WORDS: usize = 4;
+/// Shortest word a propagated name may have, in characters: short words
+/// are too often particles or pieces of other names.
+const MIN_CHARS: usize = 3;
+
+/// Words before the last word of a name that make the two one given name
+/// (عبد الله, أبو بكر), and last words that end such names: the last word
+/// is then no family name.
+const NAME_JOINERS: &[&str] = &[
+    "عبد", "ابو", "أبو", "أبي", "ابي", "ابن", "بن", "بنت", "ام", "أم", "آل", "ذو",
+];
+const NAME_ENDINGS: &[&str] = &["الله", "الدين", "الرحمن", "الرحيم"];
+
+/// A labelled mention: its type, where it is, and its score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    pub span: Span,
+    pub score: f32,
+}
+
+/// Mentions to add to each sentence: unlabelled repeats of names labelled
+/// elsewhere nearby. `found[i]` are the mentions of sentence `i`, which
+/// never overlap. A new mention scores the mean of the mentions it repeats;
+/// one that touches a found mention of its type takes it in (the model's
+/// `[قيس] سعيد` becomes `[قيس سعيد]`), and overlaps no other.
+pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Vec<Mention>> {
+    // Each name's mentions: (sentence, type, score).
+    let mut names: HashMap<String, Vec<(usize, &str, f32)>> = HashMap::new();
+    for (si, (words, mentions)) in sentences.iter().zip(found).enumerate() {
+        for m in mentions {
+            let name = &words[m.span.start..m.span.end];
+            if m.span.label == "DATE" {
+                continue;
+            }
+            if propagable(name) {
+                names
+                    .entry(name.join(" "))
+                    .or_default()
+                    .push((si, m.span.label.as_str(), m.score));
+            }
+            if let Some(surname) = family_name(&m.span.label, name) {
+                names
+                    .entry(surname.to_string())
+                    .or_default()
+                    .push((si, "PER", m.score));
+            }
+        }
+    }
+    let mut added = vec![Vec::new(); sentences.len()];
+    if names.is_empty() {
+        return added;
+    }
+    for (si, words) in sentences.iter().enumerate() {
+        let mut taken = vec![false; words.len()];
+        for m in &found[si] {
+            taken[m.span.start..m.span.end.min(words.len())].fill(true);
+        }
+        let mut i = 0;
+        while i < words.len() {
+            let longest = (1..=MAX_WORDS.min(words.len() - i)).rev().find_map(|n| {
+                let r = i..i + n;
+                if taken[r.clone()].iter().any(|&t| t) {
+                    return None;
+                }
+                let (label, score) = nearby_type(names.get(&words[r.clone()].join(" "))?, si)?;
+                Some(Mention {
+                    span: Span::new(label, r.start, r.end),
+                    score,
+                })
+            });
+            match longest {
+                Some(mut m) => {
+                    i = m.span.end;
+                    for f in &found[si] {
+                        if f.span.label == m.span.label {
+                            if f.span.end == m.span.start {
+                                m.span.start = f.span.start;
+                            } else if f.span.start == m.span.end {
+                                m.span.end = f.span.end;
+                            }
+                        }
+                    }
+                    added[si].push(m);
+                }
+                None => i += 1,
+            }
+        }
+    }
+    added
+}
+
+/// Whether a name may be propagated: short enough, and no short word.
+fn propagable(name: &[&str]) -> bool {
+    name.len() <= MAX_WORDS && name.iter().all(|w| w.chars().count() >= MIN_CHARS)
+}
+
+/// The family name of a person named in full: the last word, unless it
+/// ends a compound given name.
+fn family_name<'a>(label: &str, name: &[&'a str]) -> Option<&'a str> {
+    let [.., before, last] = name else {
+        return None;
+    };
+    let compound = NAME_JOINERS.contains(before) || NAME_ENDINGS.contains(last);
+    (label == "PER" && !compound && propagable(&[last])).then_some(*last)
+}
+
+/// The type most mentions within reach of sentence `si` give a name, if
+/// there are enough of them, and their mean score. Ties go to the type
+/// scored higher in all, then to the first in label order.
+fn nearby_type<'a>(mentions: &[(usize, &'a str, f32)], si: usize) -> Option<(&'a str, f32)> {
+    let mut by_type: Vec<(&str, usize, f32)> = Vec::new();
+    for &(s, label, score) in mentions {
+        if s.abs_diff(si) > REACH {
+            continue;
+        }
+        match by_type.iter_mut().find(|(l, _, _)| *l == label) {
+            Some(t) => {
+                t.1 += 1;
+                t.2 += score;
+            }
+            None => by_type.push((label, 1, score)),
+        }
+    }
+    by_type.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(b.0)));
+    let &(label, count, total) = by_type.first()?;
+    (count >= MIN_MENTIONS).then(|| (label, total / count as f32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(texts: &[&'static str]) -> Vec<Vec<&'static str>> {
+        texts.iter().map(|t| t.split(' ').collect()).collect()
+    }
+
+    fn mention(label: &str, start: usize, end: usize) -> Mention {
+        Mention {
+            span: Span::new(label, start, end),
+            score: 0.9,
+        }
+    }
+
+    #[test]
+    fn a_name_labelled_twice_is_labelled_where_it_comes_back() {
+        let s = sentences(&[
+            "قال الرئيس حسني مبارك",
+            "وزار حسني مبارك القاهرة",
+            "ثم قال حسني مبارك إن",
+        ]);
+        let found = vec![
+            vec![mention("PER", 2, 4)],
+            vec![mention("PER", 1, 3)],
+            vec![],
+        ];
+        let added = repeated_names(&s, &found);
+        assert_eq!(added[0], []);
+        assert_eq!(added[1], []);
+        assert_eq!(added[2], [mention("PER", 2, 4)]);
+    }
+
+    #[test]
+    fn one_mention_is_not_enough() {
+        let s = sentences(&["قال الرئيس حسني مبارك", "ثم قال حسني مبارك إن"]);
+        let found = vec![vec![mention("PER", 2, 4)], vec![]];
+        assert!(repeated_names(&s, &found).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn mentions_out_of_reach_do_not_count() {
+        let mut texts = vec!["زار مبارك القاهرة"; 2];
+        texts.extend(vec!["كلام"; REACH + 1]);
+        texts.push("قال مبارك");
+        let s = sentences(&texts);
+        let mut found = vec![vec![]; s.len()];
+        found[0] = vec![mention("PER", 1, 2)];
+        found[1] = vec![mention("PER", 1, 2)];
+        let added = repeated_names(&s, &found);
+        assert!(added.iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn labelled_words_dates_and_short_words_stay_as_they_are() {
+        let s = sentences(&[
+            "زار جون كيري لبنان في 2020",
+            "وزار جون كيري لبنان في 2020",
+            "قال جون كيري إن لبنان في 2020",
+        ]);
+        // "كيري" is part of a longer name in the last sentence; "في" is short.
+        let found = vec![
+            vec![
+                mention("PER", 2, 3),
+                mention("LOC", 3, 4),
+                mention("DATE", 5, 6),
+            ],
+            vec![
+                mention("PER", 2, 3),
+                mention("LOC", 3, 4),
+                mention("DATE", 5, 6),
+            ],
+            vec![mention("PER", 1, 3)],
+        ];
+        let added = repeated_names(&s, &found);
+        assert_eq!(added[2], [mention("LOC", 4, 5)]);
+    }
+
+    #[test]
+    fn a_family_name_repeats_a_full_name() {
+        let s = sentences(&[
+            "صرح المدرب يورغن كلوب",
+            "وقال يورغن كلوب إن",
+            "وأشاد الجمهور بخطة كلوب",
+            "وقال عبد الله إن",
+            "وقال عبد الله إن",
+            "والحمد الله",
+            "ويرى معارضو يورغن كلوب",
+        ]);
+        let found = vec![
+            vec![mention("PER", 2, 4)],
+            vec![mention("PER", 1, 3)],
+            vec![],
+            vec![mention("PER", 1, 3)],
+            vec![mention("PER", 1, 3)],
+            vec![],
+            vec![mention("PER", 2, 3)],
+        ];
+        let added = repeated_names(&s, &found);
+        assert_eq!(added[2], [mention("PER", 3, 4)]);
+        // The model's "[يورغن] كلوب" becomes one name.
+        assert_eq!(added[6], [mention("PER", 2, 4)]);
+        // الله ends a given name, and is no family name.
+        assert_eq!(added[5], []);
+    }
+
+    #[test]
+    fn the_type_most_mentions_give_wins() {
+        let s = sentences(&["الأهلي فاز", "الأهلي فاز", "الأهلي خسر", "شجع الأهلي"]);
+        let found = vec![
+            vec![mention("ORG", 0, 1)],
+            vec![mention("ORG", 0, 1)],
+            vec![mention("LOC", 0, 1)],
+            vec![],
+        ];
+        assert_eq!(repeated_names(&s, &found)[3], [mention("ORG", 1, 2)]);
+    }
+}
