@@ -414,11 +414,7 @@ impl Tagger {
                     if bs >= be {
                         continue;
                     }
-                    let score = sent_scores[span.start..span.end]
-                        .iter()
-                        .map(|w| w.prob)
-                        .sum::<f32>()
-                        / span.len().max(1) as f32;
+                    let score = mean_prob(&sent_scores[span.start..span.end]);
                     let etext = &text[bs..be];
                     let country = match span.label.as_str() {
                         "LOC" | "GPE" => country_code(etext),
@@ -649,12 +645,10 @@ impl Tagger {
         if self.date_or_outside.len() < 2 {
             return;
         }
-        let labels = &self.model.labels;
-        let index = |tag: &str| labels.iter().position(|l| l == tag);
-        let tags: Vec<&str> = scores.iter().map(|w| labels[w.label].as_str()).collect();
-        let found = decode(&tags, self.scheme);
-        let (dates, others): (Vec<Span>, Vec<Span>) =
-            found.into_iter().partition(|s| s.label == "DATE");
+        let (dates, others): (Vec<Span>, Vec<Span>) = self
+            .spans_of(scores)
+            .into_iter()
+            .partition(|s| s.label == "DATE");
         let model: Vec<Range<usize>> = dates.iter().map(|s| s.start..s.end).collect();
         let mut free = vec![true; words.len()];
         for s in &others {
@@ -670,13 +664,7 @@ impl Tagger {
                 .into_iter()
                 .map(|r| Span::new("DATE", r.start, r.end)),
         );
-        let rewritten = encode(&all, scores.len(), self.scheme);
-        // Every tag written must be one the model has; otherwise keep its labels.
-        let Some(ids) = rewritten
-            .iter()
-            .map(|t| index(t))
-            .collect::<Option<Vec<_>>>()
-        else {
+        let Some(ids) = self.labels_of(&all, scores.len()) else {
             return;
         };
         for ((w, label), p) in scores.iter_mut().zip(ids).zip(rows) {
@@ -686,9 +674,24 @@ impl Tagger {
             }
         }
     }
-}
 
-impl Tagger {
+    /// The spans of one sentence's word labels.
+    fn spans_of(&self, scores: &[WordScore]) -> Vec<Span> {
+        let labels = &self.model.labels;
+        let tags: Vec<&str> = scores.iter().map(|w| labels[w.label].as_str()).collect();
+        decode(&tags, self.scheme)
+    }
+
+    /// Label ids that write `spans` over `len` words; `None` when a tag
+    /// needed is not one the model has (its labels are then kept).
+    fn labels_of(&self, spans: &[Span], len: usize) -> Option<Vec<usize>> {
+        let labels = &self.model.labels;
+        encode(spans, len, self.scheme)
+            .iter()
+            .map(|t| labels.iter().position(|l| l == t))
+            .collect()
+    }
+
     /// Gives unlabelled repeats of names the model labelled nearby their
     /// label ([`repeated_names`]); `seqs` are the consecutive sentences of
     /// one text and `scores` their words' labels. A propagated word scores
@@ -697,17 +700,13 @@ impl Tagger {
         if !self.opts.propagate_names {
             return;
         }
-        let labels = &self.model.labels;
         let found: Vec<Vec<Mention>> = scores
             .iter()
             .map(|s| {
-                let tags: Vec<&str> = s.iter().map(|w| labels[w.label].as_str()).collect();
-                decode(&tags, self.scheme)
+                self.spans_of(s)
                     .into_iter()
                     .map(|span| {
-                        let words = &s[span.start..span.end];
-                        let score =
-                            words.iter().map(|w| w.prob).sum::<f32>() / words.len().max(1) as f32;
+                        let score = mean_prob(&s[span.start..span.end]);
                         Mention { span, score }
                     })
                     .collect()
@@ -728,13 +727,7 @@ impl Tagger {
                 .chain(new.iter().cloned())
                 .map(|m| m.span)
                 .collect();
-            let rewritten = encode(&all, s.len(), self.scheme);
-            // Every tag written must be one the model has.
-            let Some(ids) = rewritten
-                .iter()
-                .map(|t| labels.iter().position(|l| l == t))
-                .collect::<Option<Vec<_>>>()
-            else {
+            let Some(ids) = self.labels_of(&all, s.len()) else {
                 continue;
             };
             for m in &new {
@@ -747,6 +740,11 @@ impl Tagger {
             }
         }
     }
+}
+
+/// The score of a span: its words' mean probability.
+fn mean_prob(words: &[WordScore]) -> f32 {
+    words.iter().map(|w| w.prob).sum::<f32>() / words.len().max(1) as f32
 }
 
 /// A word's label distribution from its pieces' probabilities, into `out`.

@@ -45,8 +45,9 @@ pub struct Mention {
 /// one that touches a found mention of its type takes it in (the model's
 /// `[قيس] سعيد` becomes `[قيس سعيد]`), and overlaps no other.
 pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Vec<Mention>> {
-    // Each name's mentions: (sentence, type, score).
-    let mut names: HashMap<String, Vec<(usize, &str, f32)>> = HashMap::new();
+    // Each name's mentions: (sentence, type, score). Keyed by its words, so
+    // looking a word sequence up allocates nothing.
+    let mut names: HashMap<&[&str], Vec<(usize, &str, f32)>> = HashMap::new();
     for (si, (words, mentions)) in sentences.iter().zip(found).enumerate() {
         for m in mentions {
             let name = &words[m.span.start..m.span.end];
@@ -55,15 +56,12 @@ pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Ve
             }
             if propagable(name) {
                 names
-                    .entry(name.join(" "))
+                    .entry(name)
                     .or_default()
                     .push((si, m.span.label.as_str(), m.score));
             }
             if let Some(surname) = family_name(&m.span.label, name) {
-                names
-                    .entry(surname.to_string())
-                    .or_default()
-                    .push((si, "PER", m.score));
+                names.entry(surname).or_default().push((si, "PER", m.score));
             }
         }
     }
@@ -83,7 +81,7 @@ pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Ve
                 if taken[r.clone()].iter().any(|&t| t) {
                     return None;
                 }
-                let (label, score) = nearby_type(names.get(&words[r.clone()].join(" "))?, si)?;
+                let (label, score) = nearby_type(names.get(&words[r.clone()])?, si)?;
                 Some(Mention {
                     span: Span::new(label, r.start, r.end),
                     score,
@@ -115,14 +113,15 @@ fn propagable(name: &[&str]) -> bool {
     name.len() <= MAX_WORDS && name.iter().all(|w| w.chars().count() >= MIN_CHARS)
 }
 
-/// The family name of a person named in full: the last word, unless it
-/// ends a compound given name.
-fn family_name<'a>(label: &str, name: &[&'a str]) -> Option<&'a str> {
+/// The family name of a person named in full: the last word (as a
+/// one-word name), unless it ends a compound given name.
+fn family_name<'n, 'w>(label: &str, name: &'n [&'w str]) -> Option<&'n [&'w str]> {
     let [.., before, last] = name else {
         return None;
     };
+    let surname = &name[name.len() - 1..];
     let compound = NAME_JOINERS.contains(before) || NAME_ENDINGS.contains(last);
-    (label == "PER" && !compound && propagable(&[last])).then_some(*last)
+    (label == "PER" && !compound && propagable(surname)).then_some(surname)
 }
 
 /// The type most mentions within reach of sentence `si` give a name, if
@@ -208,19 +207,12 @@ mod tests {
             "قال جون كيري إن لبنان في 2020",
         ]);
         // "كيري" is part of a longer name in the last sentence; "في" is short.
-        let found = vec![
-            vec![
-                mention("PER", 2, 3),
-                mention("LOC", 3, 4),
-                mention("DATE", 5, 6),
-            ],
-            vec![
-                mention("PER", 2, 3),
-                mention("LOC", 3, 4),
-                mention("DATE", 5, 6),
-            ],
-            vec![mention("PER", 1, 3)],
+        let twice = vec![
+            mention("PER", 2, 3),
+            mention("LOC", 3, 4),
+            mention("DATE", 5, 6),
         ];
+        let found = vec![twice.clone(), twice, vec![mention("PER", 1, 3)]];
         let added = repeated_names(&s, &found);
         assert_eq!(added[2], [mention("LOC", 4, 5)]);
     }

@@ -489,17 +489,13 @@ pub fn is_date_word(word: &str) -> bool {
         return true;
     }
     let lex = lexicon();
-    let folded_chars: Vec<char> = folded.chars().collect();
-    for prefix in clitic_prefixes(&folded) {
-        let core: String = folded_chars[prefix..].iter().collect();
-        if lex.date_words.contains(&core) {
-            return true;
-        }
-        if core == "اب" && light.get(prefix) == Some(&'آ') {
-            return true;
-        }
-    }
-    false
+    clitic_prefixes(&folded).into_iter().any(|prefix| {
+        let core = &folded[prefix..];
+        // اب is آب when written so: its first letter is the word's
+        // second-to-last.
+        lex.date_words.contains(core)
+            || (core == "اب" && light.len() >= 2 && light[light.len() - 2] == 'آ')
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1049,16 +1045,15 @@ fn split_clitics(toks: Vec<Tok>) -> Vec<Tok> {
             out.push(Tok::W(word));
             continue;
         }
-        let chars: Vec<char> = word.chars().collect();
         let mut split = None;
         for prefix in clitic_prefixes(&word) {
-            let rest: String = chars[prefix..].iter().collect();
+            let rest = word[prefix..].to_string();
             if known.contains(&rest) {
                 split = Some((prefix, rest));
                 break;
             }
             // لل + word = ل + ال + word
-            if prefix > 0 && chars[prefix - 1] == 'ل' && chars[prefix..].first() == Some(&'ل') {
+            if word[..prefix].ends_with('ل') && rest.starts_with('ل') {
                 let with_article = format!("ا{rest}");
                 if known.contains(&with_article) {
                     split = Some((prefix, with_article));
@@ -1068,7 +1063,7 @@ fn split_clitics(toks: Vec<Tok>) -> Vec<Tok> {
         }
         match split {
             Some((prefix, rest)) => {
-                out.extend(chars[..prefix].iter().map(|c| Tok::W(c.to_string())));
+                out.extend(word[..prefix].chars().map(|c| Tok::W(c.to_string())));
                 out.push(Tok::W(rest));
             }
             None => match clitics_only(&word) {
@@ -1080,19 +1075,21 @@ fn split_clitics(toks: Vec<Tok>) -> Vec<Tok> {
     out
 }
 
-/// Lengths (in chars) of possible leading clitic clusters of a word,
-/// shortest first, never the whole word: (و|ف)? (ب|ل|ك)?
+/// Byte lengths of possible leading clitic clusters of a word, shortest
+/// first, never the whole word: (و|ف)? (ب|ل|ك)?, so `&word[p..]` is the
+/// word behind each.
 fn clitic_prefixes(word: &str) -> Vec<usize> {
-    let chars: Vec<char> = word.chars().collect();
     let mut out = vec![0];
-    let conj = usize::from(matches!(chars.first(), Some('و' | 'ف')));
-    if conj == 1 {
-        out.push(1);
+    let conj = word
+        .strip_prefix(['و', 'ف'])
+        .map_or(0, |rest| word.len() - rest.len());
+    if conj > 0 {
+        out.push(conj);
     }
-    if matches!(chars.get(conj), Some('ب' | 'ل' | 'ك')) {
-        out.push(conj + 1);
+    if let Some(rest) = word[conj..].strip_prefix(['ب', 'ل', 'ك']) {
+        out.push(word.len() - rest.len());
     }
-    out.retain(|&p| p < chars.len());
+    out.retain(|&p| p < word.len());
     out
 }
 

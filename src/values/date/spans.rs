@@ -179,13 +179,11 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
     /// and the slash of a numeric date.
     fn is_calendar_word(&self, i: usize) -> bool {
         let f = self.folded[i].as_str();
-        let chars: Vec<char> = f.chars().collect();
         // لعام, والعام: the word behind its clitics, as `is_date_word` reads it.
         let calendar = clitic_prefixes(f).into_iter().any(|p| {
-            let w: String = chars[p..].iter().collect();
             [YEAR_WORDS, MONTH_WORDS, DAY_WORDS]
                 .iter()
-                .any(|list| list.contains(&w.as_str()))
+                .any(|list| list.contains(&&f[p..]))
         });
         self.is_anchor(i) || self.is_relative_day(i) || f == "/" || calendar
     }
@@ -215,10 +213,7 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
     fn bad_start(&self, i: usize) -> bool {
         let first = self.folded[i].as_str();
         // وفي, ففي: the same prepositions behind a conjunction.
-        let bare = first
-            .strip_prefix(['و', 'ف'])
-            .filter(|b| !b.is_empty())
-            .unwrap_or(first);
+        let bare = without_conjunction(first);
         let leads = |w: &str| {
             (LEADING.contains(&w) && w != "بتاريخ" && w != "تاريخ")
                 || NOT_FIRST.contains(&w)
@@ -242,11 +237,15 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
     /// a definite unit that is past, coming or recent (`السنوات الماضية`,
     /// `الأيام الخمسة الأخيرة`); led or not by `PERIOD_LEADS`.
     fn period(&self, r: &Range<usize>) -> bool {
+        // A lead and at most three words: most ranges `longest` tries are
+        // longer.
+        if r.is_empty() || r.len() > 4 {
+            return false;
+        }
         let words: Vec<&str> = r.clone().map(|i| self.folded[i].as_str()).collect();
-        let led = words.first().is_some_and(|w| {
-            let bare = w.strip_prefix(['و', 'ف']).filter(|b| !b.is_empty());
-            PERIOD_LEADS.contains(w) || bare.is_some_and(|b| PERIOD_LEADS.contains(&b))
-        });
+        let led = [words[0], without_conjunction(words[0])]
+            .iter()
+            .any(|w| PERIOD_LEADS.contains(w));
         let rest = &words[usize::from(led)..];
         match *rest {
             [unit] => led && (is_unit(unit, false) || is_dual_unit(unit)),
@@ -327,6 +326,13 @@ impl<F: Fn(usize) -> bool> Finder<'_, F> {
         }
         best
     }
+}
+
+/// A word without a leading و or ف (unless that is all of it).
+fn without_conjunction(word: &str) -> &str {
+    word.strip_prefix(['و', 'ف'])
+        .filter(|b| !b.is_empty())
+        .unwrap_or(word)
 }
 
 /// A count of things, clitics aside: `12`, `ثلاث`, `لعدة`, `عشرين`.
