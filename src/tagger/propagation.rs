@@ -7,12 +7,14 @@
 //! the same type at least [`MIN_MENTIONS`] times within [`REACH`] sentences
 //! is given that type where it appears with no label. A person named in
 //! full (`يورغن كلوب`) counts as a mention of the family name too, which
-//! news uses alone afterwards (`خطة كلوب`). Dates are left to the date
+//! news uses alone afterwards (`خطة كلوب`). A repeat may carry a leading
+//! clitic the mentions lack (`وكلوب`). Dates are left to the date
 //! grammar: a repeated date is no name.
 
 use std::collections::HashMap;
 
 use crate::scheme::Span;
+use crate::text::clitics::clitic_prefixes;
 
 /// Sentences before and after a sentence whose mentions count for it.
 pub const REACH: usize = 20;
@@ -81,7 +83,7 @@ pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Ve
                 if taken[r.clone()].iter().any(|&t| t) {
                     return None;
                 }
-                let (label, score) = nearby_type(names.get(&words[r.clone()])?, si)?;
+                let (label, score) = mentioned(&names, &words[r.clone()], si)?;
                 Some(Mention {
                     span: Span::new(label, r.start, r.end),
                     score,
@@ -106,6 +108,27 @@ pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Ve
         }
     }
     added
+}
+
+/// The type and score of the name `repeat` repeats, as written or behind
+/// a leading clitic (وكلوب, لكلوب after كلوب): the whole word is labelled,
+/// clitic included, as the corpora label it.
+fn mentioned<'a>(
+    names: &HashMap<&[&str], Vec<(usize, &'a str, f32)>>,
+    repeat: &[&str],
+    si: usize,
+) -> Option<(&'a str, f32)> {
+    let first = repeat[0];
+    clitic_prefixes(first).into_iter().find_map(|p| {
+        let mentions = if p == 0 {
+            names.get(repeat)?
+        } else {
+            let mut bare = repeat.to_vec();
+            bare[0] = &first[p..];
+            names.get(bare.as_slice())?
+        };
+        nearby_type(mentions, si)
+    })
 }
 
 /// Whether a name may be propagated: short enough, and no short word.
@@ -243,6 +266,29 @@ mod tests {
         assert_eq!(added[6], [mention("PER", 2, 4)]);
         // الله ends a given name, and is no family name.
         assert_eq!(added[5], []);
+    }
+
+    #[test]
+    fn a_repeat_behind_a_clitic_is_labelled_whole() {
+        let s = sentences(&[
+            "صرح المدرب كلوب",
+            "وقال كلوب إن",
+            "وأشاد الجمهور وبكلوب",
+            "وقال لاعب لكلوب",
+            "وكلوب كلوب",
+        ]);
+        let found = vec![
+            vec![mention("PER", 2, 3)],
+            vec![mention("PER", 1, 2)],
+            vec![],
+            vec![],
+            vec![],
+        ];
+        let added = repeated_names(&s, &found);
+        assert_eq!(added[2], [mention("PER", 2, 3)]);
+        assert_eq!(added[3], [mention("PER", 2, 3)]);
+        // Each word is its own repeat: the clitic does not join them.
+        assert_eq!(added[4], [mention("PER", 0, 1), mention("PER", 1, 2)]);
     }
 
     #[test]

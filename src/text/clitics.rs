@@ -96,6 +96,26 @@ pub fn leading_clitic_len(word: &str) -> usize {
     0
 }
 
+/// Byte lengths of possible leading clitic clusters of a word, shortest
+/// first, never the whole word: (و|ف)? (ب|ل|ك)?, so `&word[p..]` is the
+/// word behind each. Unlike [`leading_clitic_len`], which decides where an
+/// entity starts, this lists every reading, for lookups that try each.
+#[must_use]
+pub fn clitic_prefixes(word: &str) -> Vec<usize> {
+    let mut out = vec![0];
+    let conj = word
+        .strip_prefix(['و', 'ف'])
+        .map_or(0, |rest| word.len() - rest.len());
+    if conj > 0 {
+        out.push(conj);
+    }
+    if let Some(rest) = word[conj..].strip_prefix(['ب', 'ل', 'ك']) {
+        out.push(word.len() - rest.len());
+    }
+    out.retain(|&p| p < word.len());
+    out
+}
+
 fn is_clitic_letter(c: char) -> bool {
     matches!(c, 'و' | 'ف' | 'ب' | 'ل' | 'ك')
 }

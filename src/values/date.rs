@@ -70,6 +70,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use crate::text::clitics::clitic_prefixes;
+
 mod spans;
 pub use spans::complete_dates;
 
@@ -1072,24 +1074,6 @@ fn split_clitics(toks: Vec<Tok>) -> Vec<Tok> {
             },
         }
     }
-    out
-}
-
-/// Byte lengths of possible leading clitic clusters of a word, shortest
-/// first, never the whole word: (و|ف)? (ب|ل|ك)?, so `&word[p..]` is the
-/// word behind each.
-fn clitic_prefixes(word: &str) -> Vec<usize> {
-    let mut out = vec![0];
-    let conj = word
-        .strip_prefix(['و', 'ف'])
-        .map_or(0, |rest| word.len() - rest.len());
-    if conj > 0 {
-        out.push(conj);
-    }
-    if let Some(rest) = word[conj..].strip_prefix(['ب', 'ل', 'ك']) {
-        out.push(word.len() - rest.len());
-    }
-    out.retain(|&p| p < word.len());
     out
 }
 

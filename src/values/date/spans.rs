@@ -17,10 +17,11 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use crate::text::clitics::clitic_prefixes;
+
 use super::{
-    clitic_prefixes, fold, is_date_word, normalize_date, Ymd, COUNTED_UNITS, DATE_MARKERS,
-    DAY_WORDS, FUTURE, LEADING, MONTH_WORDS, NUMBER_WORDS, PAST, PLURAL_UNITS, TO_WORDS,
-    YEAR_WORDS,
+    fold, is_date_word, normalize_date, Ymd, COUNTED_UNITS, DATE_MARKERS, DAY_WORDS, FUTURE,
+    LEADING, MONTH_WORDS, NUMBER_WORDS, PAST, PLURAL_UNITS, TO_WORDS, YEAR_WORDS,
 };
 
 /// Longest expression the grammar considers, in words.
