@@ -107,7 +107,8 @@ pub struct TagOptions {
     /// explicit dates it missed ([`complete_dates`]).
     pub date_grammar: bool,
     /// Give a name's unlabelled repeats the label the model gave it in
-    /// nearby sentences ([`propagation`]).
+    /// nearby sentences, and its mentions the type most of them have
+    /// ([`propagation`]).
     pub propagate_names: bool,
 }
 

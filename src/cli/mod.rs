@@ -29,7 +29,8 @@ pub struct LabellingArgs {
     #[arg(long)]
     no_date_grammar: bool,
     /// Each mention on its own: a name the model labels in nearby
-    /// sentences is not propagated to its unlabelled repeats.
+    /// sentences is not propagated to its unlabelled repeats, nor its
+    /// mentions given the type most of them have.
     #[arg(long)]
     no_propagation: bool,
     /// Bias towards entity labels when decoding (log-probability added to
