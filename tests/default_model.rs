@@ -67,3 +67,28 @@ fn a_name_comes_back_as_the_same_entity() {
         );
     }
 }
+
+#[test]
+fn a_name_takes_the_type_most_of_its_mentions_have() {
+    // The model alone calls the company a person in the last sentence,
+    // where the verb and no شركة give little away.
+    let text = "أعلنت شركة انرون إفلاسها أمس. وقالت شركة انرون إن ديونها كبيرة. وخسر انرون كل شيء في السوق.";
+    let labels = |propagate: bool| -> Vec<(String, String)> {
+        let tagger = Tagger::builder()
+            .propagate_names(propagate)
+            .build()
+            .expect("the shipped model loads");
+        let entities = tagger.tag(text).expect("tagging works");
+        entities
+            .into_iter()
+            .filter(|e| e.text == "انرون")
+            .map(|e| (e.text, e.label))
+            .collect()
+    };
+    let alone = labels(false);
+    assert_eq!(alone.len(), 3, "{alone:?}");
+    assert!(alone.iter().any(|(_, l)| l != "ORG"), "{alone:?}");
+    let together = labels(true);
+    assert_eq!(together.len(), 3, "{together:?}");
+    assert!(together.iter().all(|(_, l)| l == "ORG"), "{together:?}");
+}
