@@ -493,3 +493,42 @@ fn long_sentences_fit_the_model_positions() {
     assert!(report.steps >= 1);
     assert!(losses(&events).iter().all(|l| l.is_finite()));
 }
+
+#[test]
+fn a_fine_tuned_model_trains_on_with_its_labels_and_classifier() {
+    let s = Setup::new();
+    let mut first = s.options("first");
+    first.epochs = 3;
+    let (result, events) = run(&first, None);
+    result.expect("training succeeds");
+    let kept = |events: &[Event]| {
+        events.iter().find_map(|e| match e {
+            Event::Start {
+                labels,
+                kept_classifier,
+                ..
+            } => Some((labels.clone(), *kept_classifier)),
+            _ => None,
+        })
+    };
+    let (labels, from_base) = kept(&events).expect("a Start event");
+    assert!(!from_base, "the random base has no classifier to keep");
+
+    // Data that labels persons only: the model keeps its other types, and
+    // its classifier (at learning rate 0 the weights stay as they were).
+    std::fs::write(
+        s.path("people.txt"),
+        "زار O\nسمير B-PER\nالخطيب I-PER\n. O\n",
+    )
+    .unwrap();
+    let mut again = s.options("again");
+    again.base = first.out.display().to_string();
+    again.train = vec![s.corpus("people.txt", "")];
+    again.epochs = 1;
+    again.lr = 0.0;
+    let (result, events) = run(&again, None);
+    result.expect("training on succeeds");
+    assert_eq!(kept(&events), Some((labels, true)));
+    let (before, after) = (tensors(&first.out), tensors(&again.out));
+    assert_eq!(before["classifier.weight"], after["classifier.weight"]);
+}

@@ -290,11 +290,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 examples,
                 steps,
                 labels,
+                kept_classifier,
             } => {
                 eprintln!(
                     "training on {examples} windows, {steps} steps, labels: {}",
                     labels.join(" ")
                 );
+                if kept_classifier {
+                    eprintln!(
+                        "the base is a token classifier with these labels: training on from it"
+                    );
+                }
                 if interactive {
                     let b = ProgressBar::new(steps);
                     b.set_style(

@@ -117,6 +117,9 @@ pub enum Event {
         examples: usize,
         steps: u64,
         labels: Vec<String>,
+        /// The base was a token classifier with these labels, and its
+        /// classifier is trained on rather than started afresh.
+        kept_classifier: bool,
     },
     /// After each step.
     Step {
@@ -540,6 +543,17 @@ pub fn train(
     for c in &corpora {
         types.extend(entity_types(c));
     }
+    // A token classifier whose labels cover the data's keeps all its types:
+    // training it on data that labels fewer adapts it without losing the
+    // others (as a corpus without dates trains a model that tags them).
+    let base_types: Option<BTreeSet<String>> = cfg.labels(&base_dir).ok().map(|l| {
+        l.iter()
+            .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
+            .collect()
+    });
+    if let Some(base_types) = base_types.filter(|b| b.is_superset(&types)) {
+        types = base_types;
+    }
     let labels = bio_labels(&types);
     let label_ids: HashMap<String, i64> = labels
         .iter()
@@ -589,6 +603,7 @@ pub fn train(
 
     // Model: resume from a checkpoint, or the base with a fresh classifier.
     let resumed = load_checkpoint(&opts.out)?;
+    let mut kept_classifier = false;
     let (weights, mut state) = match &resumed {
         Some((dir, state)) => {
             if state.labels != labels {
@@ -615,12 +630,19 @@ pub fn train(
         }
         None => {
             let mut w = Weights::from_dir(&base_dir)?;
-            init_classifier(
-                &mut w,
-                cfg.hidden_size,
-                labels.len(),
-                derive_seed(opts.seed, 0, 0),
-            )?;
+            // A fine-tuned model with the same labels keeps its classifier,
+            // so training adapts it (to a new domain, say) instead of
+            // starting the head afresh.
+            let same_labels = cfg.labels(&base_dir).is_ok_and(|l| l == labels);
+            kept_classifier = same_labels && w.contains("classifier.weight");
+            if !kept_classifier {
+                init_classifier(
+                    &mut w,
+                    cfg.hidden_size,
+                    labels.len(),
+                    derive_seed(opts.seed, 0, 0),
+                )?;
+            }
             (
                 w,
                 State {
@@ -670,6 +692,7 @@ pub fn train(
         examples: examples.len(),
         steps: total,
         labels: labels.clone(),
+        kept_classifier,
     });
     let adam = AdamW {
         weight_decay: opts.weight_decay as f32,
