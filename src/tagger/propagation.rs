@@ -43,10 +43,11 @@ pub struct Mention {
     pub score: f32,
 }
 
-/// Mentions to add to each sentence: unlabelled repeats of names labelled
-/// elsewhere nearby, and found mentions relabelled with the type most
-/// mentions of their words give (they replace the found mention). `found[i]` are the mentions of sentence `i`, which
-/// never overlap. A new mention scores the mean of the mentions it repeats;
+/// Mentions to add to each sentence, in text order: unlabelled repeats of
+/// names labelled elsewhere nearby, and found mentions relabelled with the
+/// type most mentions of their words give (they replace the found
+/// mention). `found[i]` are the mentions of sentence `i`, which never
+/// overlap. A new mention scores the mean of the mentions it repeats;
 /// one that touches a found mention of its type takes it in (the model's
 /// `[قيس] سعيد` becomes `[قيس سعيد]`), and overlaps no other.
 pub fn repeated_names(sentences: &[Vec<&str>], found: &[Vec<Mention>]) -> Vec<Vec<Mention>> {
@@ -147,16 +148,15 @@ fn mentioned<'a>(
     repeat: &[&str],
     si: usize,
 ) -> Option<(&'a str, f32)> {
+    // Candidates are at most MAX_WORDS long: the bare reading is built on
+    // the stack, as this runs at every word of the text.
+    let mut bare = [""; MAX_WORDS];
+    let bare = bare.get_mut(..repeat.len())?;
+    bare.copy_from_slice(repeat);
     let first = repeat[0];
     clitic_prefixes(first).into_iter().find_map(|p| {
-        let mentions = if p == 0 {
-            names.get(repeat)?
-        } else {
-            let mut bare = repeat.to_vec();
-            bare[0] = &first[p..];
-            names.get(bare.as_slice())?
-        };
-        nearby_type(mentions, si)
+        bare[0] = &first[p..];
+        nearby_type(names.get(&*bare)?, si)
     })
 }
 

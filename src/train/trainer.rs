@@ -546,7 +546,8 @@ pub fn train(
     // A token classifier whose labels cover the data's keeps all its types:
     // training it on data that labels fewer adapts it without losing the
     // others (as a corpus without dates trains a model that tags them).
-    let base_types: Option<BTreeSet<String>> = cfg.labels(&base_dir).ok().map(|l| {
+    let base_labels = cfg.labels(&base_dir).ok();
+    let base_types: Option<BTreeSet<String>> = base_labels.as_ref().map(|l| {
         l.iter()
             .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
             .collect()
@@ -633,8 +634,8 @@ pub fn train(
             // A fine-tuned model with the same labels keeps its classifier,
             // so training adapts it (to a new domain, say) instead of
             // starting the head afresh.
-            let same_labels = cfg.labels(&base_dir).is_ok_and(|l| l == labels);
-            kept_classifier = same_labels && w.contains("classifier.weight");
+            kept_classifier =
+                base_labels.as_ref() == Some(&labels) && w.contains("classifier.weight");
             if !kept_classifier {
                 init_classifier(
                     &mut w,
