@@ -24,7 +24,8 @@ pub struct TrainArgs {
     /// Development data, scored after each epoch to keep the best model.
     #[arg(long)]
     dev: Option<PathBuf>,
-    /// Label map applied to every file: `PERS=PER,GPE=LOC,NORP=O`.
+    /// Label map applied to every file: `PERS=PER,GPE=LOC,NORP=O` (`=?`:
+    /// unlabelled, out of the loss).
     #[arg(long)]
     map: Option<String>,
     /// Tag scheme of the data (bio, iob1, iobes); detected when absent.

@@ -30,7 +30,32 @@ pub struct Sentence {
     pub tags: Vec<String>,
     /// 1-based line of the first word in the source, for messages.
     pub line: usize,
+    /// Words inside entities of a type mapped to [`UNLABELLED`], one flag a
+    /// word; empty when there are none. Their tag is `O`, but the corpus
+    /// does not say whether they are `O` under the model's labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlabelled: Vec<bool>,
 }
+
+impl Sentence {
+    /// A sentence whose every word is labelled.
+    pub fn new(words: Vec<String>, tags: Vec<String>, line: usize) -> Self {
+        Sentence {
+            words,
+            tags,
+            line,
+            unlabelled: Vec::new(),
+        }
+    }
+
+    /// Whether word `i` lies in an entity of a type mapped to [`UNLABELLED`].
+    pub fn is_unlabelled(&self, i: usize) -> bool {
+        self.unlabelled.get(i).copied().unwrap_or(false)
+    }
+}
+
+/// The map target that marks a type's words as unlabelled rather than `O`.
+pub const UNLABELLED: &str = "?";
 
 /// Errors from reading data files or label maps. Messages name the file and,
 /// where there is one, the line: `train.txt:1234: line has a word but no tag`.
@@ -120,6 +145,11 @@ impl DataError {
 ///
 /// * a type found in the map becomes its target (`PERS` → `PER`);
 /// * a type mapped to `O` is removed: its tokens become `O`;
+/// * a type mapped to `?` ([`UNLABELLED`]) is removed too, and its tokens
+///   are marked unlabelled ([`Sentence::unlabelled`]): training leaves them
+///   out of the loss, for a type that is neither one of the model's nor
+///   surely outside them (AQMAR's wide `MIS` class next to ANERcorp's
+///   `MISC`, say); evaluation reads them as `O`;
 /// * any other type is kept as it is.
 ///
 /// Mapping is one step (no chains) and happens on whole entities, so
@@ -197,13 +227,18 @@ impl LabelMap {
     /// The type `label` becomes, or `None` if the map removes it.
     pub fn apply<'a>(&'a self, label: &'a str) -> Option<&'a str> {
         match self.map.get(label).map(String::as_str) {
-            Some("O") => None,
+            Some("O" | UNLABELLED) => None,
             Some(to) => Some(to),
             None => Some(label),
         }
     }
 
-    /// Renames the spans' types and drops those mapped to `O`.
+    /// Whether the map marks `label`'s words as unlabelled.
+    pub fn is_unlabelled(&self, label: &str) -> bool {
+        self.map.get(label).is_some_and(|to| to == UNLABELLED)
+    }
+
+    /// Renames the spans' types and drops those mapped to `O` or `?`.
     pub fn map_spans(&self, spans: Vec<Span>) -> Vec<Span> {
         spans
             .into_iter()
@@ -405,11 +440,18 @@ pub fn parse_conll(text: &str, file: &str, opts: &ReadOptions) -> Result<Vec<Sen
         .into_iter()
         .zip(raw_tags)
         .map(|(r, tags)| {
-            let entities = opts.map.map_spans(decode(&tags, scheme));
+            let spans = decode(&tags, scheme);
+            let mut unlabelled = Vec::new();
+            for s in spans.iter().filter(|s| opts.map.is_unlabelled(&s.label)) {
+                unlabelled.resize(r.words.len(), false);
+                unlabelled[s.start..s.end].fill(true);
+            }
+            let entities = opts.map.map_spans(spans);
             Sentence {
                 tags: encode(&entities, r.words.len(), Scheme::Bio),
                 words: r.words,
                 line: r.line,
+                unlabelled,
             }
         })
         .collect())
@@ -527,6 +569,22 @@ mod tests {
         // two parts stay two entities even when they map to one type.
         let s = parse("a B-GPE\nb I-LOC\n", &o).unwrap();
         assert_eq!(s[0].tags, ["B-LOC", "B-LOC"]);
+    }
+
+    #[test]
+    fn types_mapped_to_unknown_are_o_and_marked_unlabelled() {
+        let o = opts("MIS=?,PERS=PER");
+        let s = parse("a B-MIS\nb I-MIS\nc O\nd B-PERS\n\ne B-PERS\n", &o).unwrap();
+        assert_eq!(s[0].tags, ["O", "O", "O", "B-PER"]);
+        assert_eq!(s[0].unlabelled, [true, true, false, false]);
+        assert!(s[0].is_unlabelled(1) && !s[0].is_unlabelled(2));
+        // A sentence with nothing unlabelled keeps no flags.
+        assert!(s[1].unlabelled.is_empty() && !s[1].is_unlabelled(0));
+        // The map round-trips through its spec form.
+        let map: LabelMap = "MIS=?".parse().unwrap();
+        assert_eq!(map.to_string(), "MIS=?");
+        assert!(map.is_unlabelled("MIS") && !map.is_unlabelled("PER"));
+        assert_eq!(map.apply("MIS"), None);
     }
 
     #[test]

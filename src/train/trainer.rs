@@ -205,7 +205,7 @@ pub fn read_corpus(c: &Corpus) -> Result<Vec<Sentence>> {
 }
 
 /// Turns sentences into model windows; `mask_dates` leaves date-like words
-/// tagged `O` out of the loss.
+/// tagged `O` out of the loss, and unlabelled words are always left out.
 pub(crate) fn make_examples(
     sentences: &[Sentence],
     tok: &WordTokenizer,
@@ -227,7 +227,8 @@ pub(crate) fn make_examples(
                 let room = (max_pieces + 1).saturating_sub(ids.len());
                 let pieces = &pieces[..pieces.len().min(room.max(1))];
                 let tag = &s.tags[wi];
-                let target = if mask_dates && tag == "O" && is_date_word(&s.words[wi]) {
+                let masked_date = mask_dates && tag == "O" && is_date_word(&s.words[wi]);
+                let target = if masked_date || s.is_unlabelled(wi) {
                     IGNORE
                 } else {
                     *label_ids.get(tag.as_str()).ok_or_else(|| {
@@ -593,6 +594,7 @@ pub fn train(
                         })
                         .collect(),
                     line: s.line,
+                    unlabelled: s.unlabelled.clone(),
                 })
                 .collect();
             Some(make_examples(
@@ -831,4 +833,60 @@ pub fn train(
         seconds: secs,
         tokens_per_sec: tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokenizer(dir: &Path) -> WordTokenizer {
+        std::fs::write(
+            dir.join("vocab.txt"),
+            "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\nb\nc\n",
+        )
+        .unwrap();
+        WordTokenizer::from_dir(dir).unwrap()
+    }
+
+    #[test]
+    fn unlabelled_and_masked_date_words_are_out_of_the_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = tokenizer(dir.path());
+        let ids: HashMap<String, i64> = bio_labels(&["PER".to_string()].into())
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (l, i as i64))
+            .collect();
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let sentences = [
+            Sentence {
+                unlabelled: vec![false, true, false],
+                ..Sentence::new(words(&["a", "b", "c"]), words(&["O", "O", "B-PER"]), 1)
+            },
+            Sentence::new(words(&["a", "يناير"]), words(&["O", "O"]), 5),
+        ];
+        let norm = NormalizeOptions::default();
+        let targets = |mask_dates| -> Vec<Vec<i64>> {
+            make_examples(&sentences, &tok, &norm, &ids, 16, mask_dates)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.targets)
+                .collect()
+        };
+        let (o, b_per) = (ids["O"], ids["B-PER"]);
+        assert_eq!(
+            targets(false),
+            [
+                vec![IGNORE, o, IGNORE, b_per, IGNORE],
+                vec![IGNORE, o, o, IGNORE]
+            ]
+        );
+        assert_eq!(
+            targets(true),
+            [
+                vec![IGNORE, o, IGNORE, b_per, IGNORE],
+                vec![IGNORE, o, IGNORE, IGNORE]
+            ]
+        );
+    }
 }
