@@ -202,7 +202,11 @@ fn tensors(dir: &Path) -> BTreeMap<String, Vec<f32>> {
 #[test]
 fn fits_a_small_corpus_and_the_result_loads() {
     let s = Setup::new();
-    let opts = s.options("out");
+    // Dev data without dates: the model's dates there are not errors.
+    let opts = TrainOptions {
+        dev: Some(s.corpus("train.txt", &format!("{MAP},DATE=O"))),
+        ..s.options("out")
+    };
     let (result, events) = run(&opts, None);
     let report = result.expect("training succeeds");
     let per_epoch = 3usize; // 10 sentences in batches of 4
@@ -233,6 +237,19 @@ fn fits_a_small_corpus_and_the_result_loads() {
         .filter(|e| matches!(e, Event::Epoch { .. }))
         .count();
     assert_eq!(epochs, 30);
+    let last_dev = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Epoch { scores, .. } => scores.clone(),
+            _ => None,
+        })
+        .expect("dev scores");
+    assert_eq!(last_dev.micro.f1, 1.0, "{last_dev}");
+    assert_eq!(
+        last_dev.per_type.keys().collect::<Vec<_>>(),
+        ["LOC", "ORG", "PER"]
+    );
 
     // The output folder is a model that fits its training data (the model
     // alone: the date grammar would widen this corpus's dates over يوم).

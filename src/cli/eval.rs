@@ -8,7 +8,7 @@ use clap::Args;
 use arabic_ner::scheme::Scheme;
 use arabic_ner::tagger::TaggerBuilder;
 use arabic_ner::train::data::{write_conll, LabelMap};
-use arabic_ner::train::metrics::score;
+use arabic_ner::train::metrics::{keep_types, score};
 use arabic_ner::train::trainer::{read_corpus, Corpus};
 use arabic_ner::{Error, Result};
 
@@ -40,15 +40,6 @@ pub struct EvalArgs {
     /// Print the scores as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn keep_types(tags: &[String], types: &BTreeSet<String>) -> Vec<String> {
-    tags.iter()
-        .map(|t| match t.split_once('-') {
-            Some((_, ty)) if !types.contains(ty) => "O".to_string(),
-            _ => t.clone(),
-        })
-        .collect()
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {

@@ -181,6 +181,21 @@ pub fn try_score<S: AsRef<str>>(
 /// Joins sentences the way seqeval does, with an `O` after each, so that
 /// span offsets are global and no entity runs across a sentence boundary.
 /// Sentence `i` contributes exactly `lens[i]` tags (padding with `O`).
+/// `tags` with every entity of a type outside `types` turned to `O`: a
+/// corpus is scored over the types it labels, so predictions of a type it
+/// never labels (dates in a corpus without dates) are not counted wrong.
+pub fn keep_types<S: AsRef<str>>(tags: &[S], types: &BTreeSet<String>) -> Vec<String> {
+    tags.iter()
+        .map(|t| {
+            let t = t.as_ref();
+            match t.split_once('-') {
+                Some((_, ty)) if !types.contains(ty) => "O".to_string(),
+                _ => t.to_string(),
+            }
+        })
+        .collect()
+}
+
 fn flatten<'a, S: AsRef<str>>(seqs: &'a [Vec<S>], lens: &[usize]) -> Vec<&'a str> {
     let mut out = Vec::with_capacity(lens.iter().map(|l| l + 1).sum());
     for (i, &len) in lens.iter().enumerate() {

@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
 use super::data::{read_conll, LabelMap, ReadOptions, Sentence};
-use super::metrics::{score, Scores};
+use super::metrics::{keep_types, score, Scores};
 use super::optim::{grad_norm, linear_schedule, AdamW, Param};
 use crate::error::{Error, Result};
 use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
@@ -574,6 +574,7 @@ pub fn train(
         }
         examples.extend(ex);
     }
+    let dev_types = dev.as_deref().map(entity_types).unwrap_or_default();
     let dev_examples = match &dev {
         Some(d) => {
             // Dev types the model cannot predict are scored as misses, as
@@ -783,10 +784,14 @@ pub fn train(
         let mut scores_out = None;
         if let (Some(d), Some(dx)) = (&dev, &dev_examples) {
             let pred = predict_examples(&run.net, dx, d.len(), opts.batch_size * 2, pad)?;
+            // Scored over the types the dev data labels, as `eval` scores.
             let gold: Vec<Vec<String>> = d.iter().map(|s| s.tags.clone()).collect();
             let pred: Vec<Vec<String>> = pred
                 .iter()
-                .map(|p| p.iter().map(|&l| labels[l].clone()).collect())
+                .map(|p| {
+                    let tags: Vec<&str> = p.iter().map(|&l| labels[l].as_str()).collect();
+                    keep_types(&tags, &dev_types)
+                })
                 .collect();
             let s = score(&gold, &pred);
             let f1 = s.micro.f1;
