@@ -310,11 +310,7 @@ impl Tagger {
 
     /// Entity types the model can find (without B-/I- prefixes).
     pub fn entity_types(&self) -> BTreeSet<String> {
-        self.model
-            .labels
-            .iter()
-            .filter_map(|l| l.split_once('-').map(|(_, t)| t.to_string()))
-            .collect()
+        crate::train::metrics::entity_types(&self.model.labels)
     }
 
     /// Entities of one text.

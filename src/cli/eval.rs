@@ -8,7 +8,7 @@ use clap::Args;
 use arabic_ner::scheme::Scheme;
 use arabic_ner::tagger::TaggerBuilder;
 use arabic_ner::train::data::{write_conll, LabelMap};
-use arabic_ner::train::metrics::{keep_types, score};
+use arabic_ner::train::metrics::{entity_types, keep_types, score};
 use arabic_ner::train::trainer::{read_corpus, Corpus};
 use arabic_ner::{Error, Result};
 
@@ -72,11 +72,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     let types: BTreeSet<String> = match &a.labels {
         Some(l) => l.iter().map(|s| s.trim().to_string()).collect(),
-        None => sentences
-            .iter()
-            .flat_map(|s| s.tags.iter())
-            .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
-            .collect(),
+        None => entity_types(sentences.iter().flat_map(|s| &s.tags)),
     };
     let gold: Vec<Vec<String>> = sentences
         .iter()

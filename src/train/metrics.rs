@@ -178,9 +178,6 @@ pub fn try_score<S: AsRef<str>>(
     Ok(score(gold, pred))
 }
 
-/// Joins sentences the way seqeval does, with an `O` after each, so that
-/// span offsets are global and no entity runs across a sentence boundary.
-/// Sentence `i` contributes exactly `lens[i]` tags (padding with `O`).
 /// `tags` with every entity of a type outside `types` turned to `O`: a
 /// corpus is scored over the types it labels, so predictions of a type it
 /// never labels (dates in a corpus without dates) are not counted wrong.
@@ -196,6 +193,16 @@ pub fn keep_types<S: AsRef<str>>(tags: &[S], types: &BTreeSet<String>) -> Vec<St
         .collect()
 }
 
+/// The entity types that BIO `tags` name.
+pub fn entity_types<'a>(tags: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+    tags.into_iter()
+        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
+        .collect()
+}
+
+/// Joins sentences the way seqeval does, with an `O` after each, so that
+/// span offsets are global and no entity runs across a sentence boundary.
+/// Sentence `i` contributes exactly `lens[i]` tags (padding with `O`).
 fn flatten<'a, S: AsRef<str>>(seqs: &'a [Vec<S>], lens: &[usize]) -> Vec<&'a str> {
     let mut out = Vec::with_capacity(lens.iter().map(|l| l + 1).sum());
     for (i, &len) in lens.iter().enumerate() {

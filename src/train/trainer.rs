@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
 use super::data::{read_conll, LabelMap, ReadOptions, Sentence};
-use super::metrics::{keep_types, score, Scores};
+use super::metrics::{entity_types, keep_types, score, Scores};
 use super::optim::{grad_norm, linear_schedule, AdamW, Param};
 use crate::error::{Error, Result};
 use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
@@ -187,12 +187,8 @@ pub fn bio_labels(types: &BTreeSet<String>) -> Vec<String> {
     labels
 }
 
-fn entity_types(sentences: &[Sentence]) -> BTreeSet<String> {
-    sentences
-        .iter()
-        .flat_map(|s| s.tags.iter())
-        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
-        .collect()
+fn corpus_types(sentences: &[Sentence]) -> BTreeSet<String> {
+    entity_types(sentences.iter().flat_map(|s| &s.tags))
 }
 
 /// Reads a corpus, with errors that name the file and line.
@@ -542,17 +538,13 @@ pub fn train(
     let dev = opts.dev.as_ref().map(read_corpus).transpose()?;
     let mut types = BTreeSet::new();
     for c in &corpora {
-        types.extend(entity_types(c));
+        types.extend(corpus_types(c));
     }
     // A token classifier whose labels cover the data's keeps all its types:
     // training it on data that labels fewer adapts it without losing the
     // others (as a corpus without dates trains a model that tags them).
     let base_labels = cfg.labels(&base_dir).ok();
-    let base_types: Option<BTreeSet<String>> = base_labels.as_ref().map(|l| {
-        l.iter()
-            .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
-            .collect()
-    });
+    let base_types = base_labels.as_ref().map(entity_types);
     if let Some(base_types) = base_types.filter(|b| b.is_superset(&types)) {
         types = base_types;
     }
@@ -564,7 +556,7 @@ pub fn train(
         .collect();
     let mut examples = Vec::new();
     for c in &corpora {
-        let lacks_dates = types.contains("DATE") && !entity_types(c).contains("DATE");
+        let lacks_dates = types.contains("DATE") && !corpus_types(c).contains("DATE");
         let mask = opts.mask_unlabelled_dates && lacks_dates;
         let mut ex = make_examples(c, &tok, &norm, &label_ids, max_pieces, mask)?;
         // Keep examples of different corpora apart for reassembly.
@@ -574,7 +566,7 @@ pub fn train(
         }
         examples.extend(ex);
     }
-    let dev_types = dev.as_deref().map(entity_types).unwrap_or_default();
+    let dev_types = dev.as_deref().map(corpus_types).unwrap_or_default();
     let dev_examples = match &dev {
         Some(d) => {
             // Dev types the model cannot predict are scored as misses, as
@@ -582,7 +574,6 @@ pub fn train(
             let dev_norm: Vec<Sentence> = d
                 .iter()
                 .map(|s| Sentence {
-                    words: s.words.clone(),
                     tags: s
                         .tags
                         .iter()
@@ -594,8 +585,7 @@ pub fn train(
                             }
                         })
                         .collect(),
-                    line: s.line,
-                    unlabelled: s.unlabelled.clone(),
+                    ..s.clone()
                 })
                 .collect();
             Some(make_examples(
