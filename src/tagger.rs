@@ -4,14 +4,14 @@
 
 pub mod propagation;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::str::FromStr;
 
 use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
 use crate::model::packed::Threads;
-use crate::model::{windows, NerModel};
+use crate::model::{sentence_runs, windows, NerModel};
 use crate::scheme::{argmax, best_path, decode, encode, spans, Scheme, Span};
 use crate::text::clitics::leading_clitic_len;
 use crate::text::normalize::{normalize, NormalizeOptions};
@@ -91,6 +91,11 @@ pub struct TagOptions {
     pub max_pieces: Option<usize>,
     /// Pieces shared by consecutive windows.
     pub stride: usize,
+    /// Read consecutive sentences of a text together up to this many
+    /// pieces (see
+    /// [`ArabicNerOptions::context_pieces`](crate::model::config::ArabicNerOptions::context_pieces));
+    /// `None` takes the model's, 0 reads each sentence alone.
+    pub context_pieces: Option<usize>,
     /// Leave a leading conjunction or preposition out of entity spans.
     pub strip_clitics: bool,
     /// Keep only these labels (and [`COUNTRY_LABEL`] for country mentions).
@@ -120,6 +125,7 @@ impl Default for TagOptions {
             batch_size: 32,
             max_pieces: None,
             stride: 128,
+            context_pieces: None,
             strip_clitics: true,
             labels: None,
             min_score: 0.0,
@@ -177,6 +183,12 @@ impl TaggerBuilder {
         self
     }
     /// Keep leading clitics (و ف ب ل ك) inside entity spans.
+    /// Pieces of consecutive sentences read together (0: each alone).
+    pub fn context_pieces(mut self, n: usize) -> Self {
+        self.opts.context_pieces = Some(n);
+        self
+    }
+
     pub fn keep_clitics(mut self, keep: bool) -> Self {
         self.opts.strip_clitics = !keep;
         self
@@ -249,6 +261,8 @@ pub struct Tagger {
     scheme: Scheme,
     /// Indices of `O` and the `DATE` labels.
     date_or_outside: Vec<usize>,
+    /// `I-X` label index to `B-X`'s.
+    begin_of: HashMap<usize, usize>,
 }
 
 /// A window of a sequence: word range and its model input.
@@ -289,12 +303,28 @@ impl Tagger {
             .filter(|(_, l)| *l == "O" || l.split_once('-').is_some_and(|(_, t)| t == "DATE"))
             .map(|(i, _)| i)
             .collect();
+        let index: HashMap<&str, usize> = model
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
+        let begin_of = model
+            .labels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let t = l.strip_prefix("I-")?;
+                Some((i, *index.get(format!("B-{t}").as_str())?))
+            })
+            .collect();
         Tagger {
             model,
             opts,
             norm,
             scheme,
             date_or_outside,
+            begin_of,
         }
     }
 
@@ -369,13 +399,16 @@ impl Tagger {
                 );
             }
         }
-        let mut scores = self.score_words(&seqs)?;
-        // Names propagate within a text, never from one text to another.
+        let mut texts_sentences = Vec::with_capacity(prepared.len());
         let mut first = 0;
         for p in &prepared {
-            let texts_sentences = first..first + p.sentences.len();
-            self.propagate_names(&seqs[texts_sentences.clone()], &mut scores[texts_sentences]);
+            texts_sentences.push(first..first + p.sentences.len());
             first += p.sentences.len();
+        }
+        let mut scores = self.score_sentences(&seqs, &texts_sentences)?;
+        // Names propagate within a text, never from one text to another.
+        for r in texts_sentences {
+            self.propagate_names(&seqs[r.clone()], &mut scores[r]);
         }
         let mut scores = scores.into_iter();
         let mut docs = Vec::with_capacity(texts.len());
@@ -468,8 +501,9 @@ impl Tagger {
             .iter()
             .map(|s| s.iter().map(String::as_str).collect())
             .collect();
-        let mut scores = self.score_words(&seqs)?;
         // The sentences of a labelled file are read as one text.
+        let whole = 0..seqs.len();
+        let mut scores = self.score_sentences(&seqs, std::slice::from_ref(&whole))?;
         self.propagate_names(&seqs, &mut scores);
         Ok(scores
             .into_iter()
@@ -484,6 +518,60 @@ impl Tagger {
     fn max_pieces(&self) -> usize {
         let limit = self.model.max_pieces();
         self.opts.max_pieces.map_or(limit, |m| m.min(limit))
+    }
+
+    fn context_pieces(&self) -> usize {
+        let n = self
+            .opts
+            .context_pieces
+            .unwrap_or(self.model.config.arabic_ner.context_pieces);
+        n.min(self.max_pieces())
+    }
+
+    /// Scores the words of sentences, each read with its neighbours in the
+    /// same text when the model was trained that way: consecutive sentences
+    /// run through the model together up to the context budget
+    /// ([`sentence_runs`]). `texts` are the ranges of `seqs` that belong to
+    /// one text; runs never cross them.
+    pub fn score_sentences(
+        &self,
+        seqs: &[Vec<&str>],
+        texts: &[Range<usize>],
+    ) -> Result<Vec<Vec<WordScore>>> {
+        let budget = self.context_pieces();
+        if budget == 0 {
+            return self.score_words(seqs);
+        }
+        let tok = &self.model.tokenizer;
+        let mut runs = Vec::with_capacity(seqs.len());
+        for t in texts {
+            let pieces = seqs[t.clone()]
+                .iter()
+                .map(|s| Ok(tok.encode_words(s)?.ids.len()))
+                .collect::<Result<Vec<usize>>>()?;
+            runs.extend(
+                sentence_runs(&pieces, budget)
+                    .into_iter()
+                    .map(|r| r.start + t.start..r.end + t.start),
+            );
+        }
+        let joined: Vec<Vec<&str>> = runs.iter().map(|r| seqs[r.clone()].concat()).collect();
+        let mut out = Vec::with_capacity(seqs.len());
+        for (run, scores) in runs.iter().zip(self.score_words(&joined)?) {
+            let mut rest = scores.into_iter();
+            for k in run.clone() {
+                let mut sentence: Vec<WordScore> = rest.by_ref().take(seqs[k].len()).collect();
+                // An entity the decoder carried over from the sentence
+                // before starts afresh here.
+                if let Some(w) = sentence.first_mut() {
+                    if let Some(&b) = self.begin_of.get(&w.label) {
+                        w.label = b;
+                    }
+                }
+                out.push(sentence);
+            }
+        }
+        Ok(out)
     }
 
     /// Scores every word of every sequence of normalized words.

@@ -318,6 +318,53 @@ fn windows_give_the_single_pass_result() {
 }
 
 #[test]
+fn sentences_read_together_give_the_sentence_by_sentence_result() {
+    // The oracle is context-free: reading neighbours along must change
+    // nothing, whatever the budget and windows.
+    let text = long_text();
+    let reference = tag_doc(&default_oracle(), &text);
+    let texts: Vec<&str> = CASES.iter().map(|(t, _)| *t).collect();
+    let batch_reference = default_oracle().tag_batch(&texts).unwrap();
+    for (context, max_pieces) in [
+        (1, None),
+        (12, None),
+        (40, None),
+        (500, None),
+        (30, Some(8)),
+    ] {
+        let t = oracle(|b| {
+            let b = b.context_pieces(context).batch_size(3);
+            match max_pieces {
+                Some(n) => b.max_pieces(n).stride(2),
+                None => b,
+            }
+        });
+        assert_eq!(tag_doc(&t, &text), reference, "context {context}");
+        // Runs never join sentences of different texts.
+        assert_eq!(
+            t.tag_batch(&texts).unwrap(),
+            batch_reference,
+            "context {context}"
+        );
+    }
+}
+
+#[test]
+fn an_entity_running_on_into_the_next_sentence_starts_afresh_there() {
+    // Read together, `سمير | الخطيب` decodes as one person across the
+    // sentence break; each sentence keeps well-formed labels.
+    let sentences = vec![vec!["زار", "سمير"], vec!["الخطيب", "بغداد"]];
+    for context in [0, 64] {
+        let t = oracle(|b| b.context_pieces(context));
+        assert_eq!(
+            t.label_words(&sentences).unwrap(),
+            [vec!["O", "B-PER"], vec!["B-PER", "B-LOC"]],
+            "context {context}"
+        );
+    }
+}
+
+#[test]
 fn tag_and_tag_batch_agree() {
     let t = default_oracle();
     let one_by_one = oracle(|b| b.batch_size(1));

@@ -156,6 +156,7 @@ impl Setup {
             clip: 1.0,
             seed: 7,
             max_pieces: 40,
+            context_pieces: 0,
             freeze_embeddings: false,
             dropout: Some(0.1),
             mask_unlabelled_dates: true,
@@ -294,6 +295,50 @@ fn fits_a_small_corpus_and_the_result_loads() {
     let cfg = common::read_config(&opts.out);
     assert_eq!(cfg["id2label"]["7"], "B-PER");
     assert_eq!(cfg["label2id"]["I-PER"], 8);
+}
+
+#[test]
+fn context_training_joins_sentences_and_the_model_reads_text_so() {
+    let s = Setup::new();
+    let opts = TrainOptions {
+        context_pieces: 30,
+        batch_size: 1,
+        ..s.options("ctx")
+    };
+    let (result, events) = run(&opts, None);
+    result.expect("training succeeds");
+    let examples = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Start { examples, .. } => Some(*examples),
+            _ => None,
+        })
+        .expect("a Start event");
+    // 10 sentences of 4 to 9 words (a piece or two each), joined up to 30
+    // pieces.
+    assert!((2..10).contains(&examples), "{examples} examples");
+    let cfg = common::read_config(&opts.out);
+    assert_eq!(cfg["arabic_ner"]["context_pieces"], 30);
+
+    // The model reads the training sentences as it was trained: together.
+    let tagger = Tagger::builder()
+        .model(opts.out.to_str().unwrap())
+        .date_grammar(false)
+        .build()
+        .expect("output loads");
+    let gold = read_corpus(&s.corpus("train.txt", MAP)).unwrap();
+    let words: Vec<Vec<&str>> = gold
+        .iter()
+        .map(|s| s.words.iter().map(String::as_str).collect())
+        .collect();
+    let pred = tagger.label_words(&words).unwrap();
+    for (p, w) in pred.iter().zip(&words) {
+        assert_eq!(p.len(), w.len());
+        assert!(!p[0].starts_with("I-"), "{p:?}");
+    }
+    let gold_tags: Vec<Vec<String>> = gold.iter().map(|s| s.tags.clone()).collect();
+    let scores = score(&gold_tags, &pred);
+    assert_eq!(scores.micro.f1, 1.0, "{scores}");
 }
 
 #[test]

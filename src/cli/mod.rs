@@ -37,6 +37,11 @@ pub struct LabellingArgs {
     /// each entity label); default: the model's `entity_bias`, usually 0.
     #[arg(long, allow_negative_numbers = true)]
     entity_bias: Option<f32>,
+    /// Read consecutive sentences of a text together up to this many word
+    /// pieces, so each sees its neighbours; default: as the model was
+    /// trained (its `context_pieces`), 0 reads each sentence alone.
+    #[arg(long, value_name = "PIECES")]
+    context: Option<usize>,
 }
 
 impl LabellingArgs {
@@ -46,6 +51,10 @@ impl LabellingArgs {
             .decoding(self.decoding)
             .date_grammar(!self.no_date_grammar)
             .propagate_names(!self.no_propagation);
+        let b = match self.context {
+            Some(n) => b.context_pieces(n),
+            None => b,
+        };
         match self.entity_bias {
             Some(x) => b.entity_bias(x),
             None => b,

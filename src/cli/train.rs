@@ -58,6 +58,11 @@ pub struct TrainArgs {
     /// Longest training window in word pieces.
     #[arg(long)]
     max_length: Option<usize>,
+    /// Train each sentence with its neighbours: consecutive sentences are
+    /// joined up to this many word pieces (0: each alone). The model then
+    /// reads text the same way.
+    #[arg(long, value_name = "PIECES")]
+    context: Option<usize>,
     /// Keep word embeddings fixed.
     #[arg(long)]
     freeze_embeddings: bool,
@@ -95,6 +100,7 @@ struct ConfigFile {
     clip: Option<f64>,
     seed: Option<u64>,
     max_length: Option<usize>,
+    context: Option<usize>,
     freeze_embeddings: Option<bool>,
     dropout: Option<f64>,
     mask_unlabelled_dates: Option<bool>,
@@ -159,6 +165,9 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
         if let Some(v) = c.max_length {
             o.max_pieces = v;
         }
+        if let Some(v) = c.context {
+            o.context_pieces = v;
+        }
         if let Some(v) = c.freeze_embeddings {
             o.freeze_embeddings = v;
         }
@@ -221,6 +230,9 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
     }
     if let Some(v) = a.max_length {
         o.max_pieces = v;
+    }
+    if let Some(v) = a.context {
+        o.context_pieces = v;
     }
     if a.freeze_embeddings {
         o.freeze_embeddings = true;

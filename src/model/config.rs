@@ -37,6 +37,15 @@ pub struct ArabicNerOptions {
     /// for recall. Chosen on development data.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub entity_bias: f32,
+    /// Consecutive sentences of a text are read together, up to this many
+    /// word pieces, so each sentence sees its neighbours (as the model saw
+    /// them in training); 0 reads every sentence alone.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub context_pieces: usize,
+}
+
+fn is_zero_usize(x: &usize) -> bool {
+    *x == 0
 }
 
 fn is_zero(x: &f32) -> bool {
@@ -56,6 +65,7 @@ impl Default for ArabicNerOptions {
             normalize_letters: false,
             strip_clitics: default_true(),
             entity_bias: 0.0,
+            context_pieces: 0,
         }
     }
 }

@@ -131,6 +131,27 @@ pub fn pad_batch(seqs: &[&[u32]], pad: u32) -> Result<(candle_core::Tensor, cand
     Ok((ids, mask))
 }
 
+/// Runs of consecutive sentences, given their piece counts, that fit in
+/// `budget` pieces together; a sentence longer than the budget is a run of
+/// its own (and is then cut into [`windows`]). A budget of 0 gives every
+/// sentence alone.
+pub fn sentence_runs(pieces: &[usize], budget: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut total = 0;
+    for (i, &n) in pieces.iter().enumerate() {
+        if i > start && total + n > budget {
+            out.push(start..i);
+            (start, total) = (i, 0);
+        }
+        total += n;
+    }
+    if start < pieces.len() {
+        out.push(start..pieces.len());
+    }
+    out
+}
+
 /// Splits words into consecutive windows of at most `max_pieces` pieces,
 /// overlapping by about `overlap` pieces; returns word ranges. A single word
 /// longer than a window gets a window of its own (its pieces are cut later).
@@ -215,4 +236,21 @@ pub fn average_weights(
     sums.into_iter()
         .map(|(name, t)| Ok((name, (t / n)?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentence_runs;
+
+    #[test]
+    fn sentence_runs_fill_the_budget_in_order() {
+        assert_eq!(sentence_runs(&[3, 4, 2, 6, 1], 9), [0..3, 3..5]);
+        // Exactly full, then one too many.
+        assert_eq!(sentence_runs(&[5, 4, 1], 9), [0..2, 2..3]);
+        // A sentence over the budget stands alone.
+        assert_eq!(sentence_runs(&[2, 20, 2], 9), [0..1, 1..2, 2..3]);
+        // Budget 0: each alone; nothing in, nothing out.
+        assert_eq!(sentence_runs(&[1, 1], 0), [0..1, 1..2]);
+        assert!(sentence_runs(&[], 9).is_empty());
+    }
 }

@@ -48,6 +48,26 @@ impl Sentence {
         }
     }
 
+    /// Consecutive sentences as one, read together (the line is the
+    /// first's).
+    pub fn join(sentences: &[Sentence]) -> Sentence {
+        let mut out = Sentence::new(
+            Vec::new(),
+            Vec::new(),
+            sentences.first().map_or(0, |s| s.line),
+        );
+        let any_unlabelled = sentences.iter().any(|s| !s.unlabelled.is_empty());
+        for s in sentences {
+            out.words.extend(s.words.iter().cloned());
+            out.tags.extend(s.tags.iter().cloned());
+            if any_unlabelled {
+                out.unlabelled
+                    .extend((0..s.words.len()).map(|i| s.is_unlabelled(i)));
+            }
+        }
+        out
+    }
+
     /// Whether word `i` lies in an entity of a type mapped to [`UNLABELLED`].
     pub fn is_unlabelled(&self, i: usize) -> bool {
         self.unlabelled.get(i).copied().unwrap_or(false)
@@ -517,6 +537,23 @@ mod tests {
 
     fn parse(text: &str, o: &ReadOptions) -> Result<Vec<Sentence>, DataError> {
         parse_conll(text, "t.txt", o)
+    }
+
+    #[test]
+    fn joined_sentences_keep_words_tags_and_unlabelled_flags() {
+        let w = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let a = Sentence::new(w(&["زار", "عمان"]), w(&["O", "B-LOC"]), 3);
+        let b = Sentence {
+            unlabelled: vec![true, false],
+            ..Sentence::new(w(&["مهرجان", "."]), w(&["O", "O"]), 6)
+        };
+        let j = Sentence::join(&[a.clone(), b]);
+        assert_eq!(j.words, w(&["زار", "عمان", "مهرجان", "."]));
+        assert_eq!(j.tags, w(&["O", "B-LOC", "O", "O"]));
+        assert_eq!(j.line, 3);
+        assert_eq!(j.unlabelled, [false, false, true, false]);
+        // No flags anywhere: none in the join either.
+        assert!(Sentence::join(&[a.clone(), a]).unlabelled.is_empty());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::model::tokenizer::WordTokenizer;
 use crate::model::weights::{
     is_token_classification_param, save_safetensors, write_atomic, Storage, Weights,
 };
-use crate::model::{hub, pad_batch, windows};
+use crate::model::{hub, pad_batch, sentence_runs, windows};
 use crate::scheme::Scheme;
 use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::values::date::is_date_word;
@@ -72,6 +72,11 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Longest training window in word pieces (without special tokens).
     pub max_pieces: usize,
+    /// Consecutive sentences are joined up to this many pieces, so each
+    /// trains with its neighbours as context; the model then reads text
+    /// the same way. 0 trains every sentence alone.
+    #[serde(default)]
+    pub context_pieces: usize,
     /// Keep the word embeddings fixed (faster, less memory).
     pub freeze_embeddings: bool,
     /// Dropout of hidden states and attention; `None` keeps the base's.
@@ -100,6 +105,7 @@ impl Default for TrainOptions {
             clip: 1.0,
             seed: 42,
             max_pieces: 254,
+            context_pieces: 0,
             freeze_embeddings: false,
             dropout: None,
             mask_unlabelled_dates: true,
@@ -189,6 +195,30 @@ pub fn bio_labels(types: &BTreeSet<String>) -> Vec<String> {
 
 fn corpus_types(sentences: &[Sentence]) -> BTreeSet<String> {
     entity_types(sentences.iter().flat_map(|s| &s.tags))
+}
+
+/// Joins runs of consecutive sentences of up to `budget` pieces
+/// ([`sentence_runs`]); a budget of 0 leaves the sentences as they are.
+fn join_runs(
+    sentences: Vec<Sentence>,
+    tok: &WordTokenizer,
+    norm: &NormalizeOptions,
+    budget: usize,
+) -> Result<Vec<Sentence>> {
+    if budget == 0 {
+        return Ok(sentences);
+    }
+    let pieces = sentences
+        .iter()
+        .map(|s| {
+            let words: Vec<String> = s.words.iter().map(|w| normalize(w, norm).text).collect();
+            Ok(tok.encode_words(&words)?.ids.len())
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    Ok(sentence_runs(&pieces, budget)
+        .into_iter()
+        .map(|r| Sentence::join(&sentences[r]))
+        .collect())
 }
 
 /// Reads a corpus, with errors that name the file and line.
@@ -531,11 +561,17 @@ pub fn train(
     };
 
     // Data: labels are the union of entity types over training corpora.
+    // The model reads text at inference as it was trained.
+    let context = opts.context_pieces.min(max_pieces);
+    cfg.arabic_ner.context_pieces = context;
     let mut corpora = Vec::new();
     for c in &opts.train {
-        corpora.push(read_corpus(c)?);
+        corpora.push(join_runs(read_corpus(c)?, &tok, &norm, context)?);
     }
-    let dev = opts.dev.as_ref().map(read_corpus).transpose()?;
+    let dev = match &opts.dev {
+        Some(c) => Some(join_runs(read_corpus(c)?, &tok, &norm, context)?),
+        None => None,
+    };
     let mut types = BTreeSet::new();
     for c in &corpora {
         types.extend(corpus_types(c));
