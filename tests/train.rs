@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arabic_ner::model::weights::Weights;
 use arabic_ner::train::data::LabelMap;
-use arabic_ner::train::metrics::score;
+use arabic_ner::train::metrics::{score, Scores};
 use arabic_ner::train::trainer::{read_corpus, train, Corpus, Event, TrainOptions, TrainReport};
 use arabic_ner::{Error, Tagger};
 use common::{Kind, ModelSpec};
@@ -142,6 +142,29 @@ impl Setup {
         }
     }
 
+    /// The model in `dir` (alone: the date grammar would widen this
+    /// corpus's dates over يوم), its labels for the training sentences,
+    /// and their scores against the gold.
+    fn label_training_data(&self, dir: &Path) -> (Tagger, Vec<Vec<String>>, Scores) {
+        let tagger = Tagger::builder()
+            .model(dir.to_str().unwrap())
+            .date_grammar(false)
+            .build()
+            .expect("output loads");
+        let gold = read_corpus(&self.corpus("train.txt", MAP)).unwrap();
+        let words: Vec<Vec<&str>> = gold
+            .iter()
+            .map(|s| s.words.iter().map(String::as_str).collect())
+            .collect();
+        let pred = tagger.label_words(&words).unwrap();
+        for (p, w) in pred.iter().zip(&words) {
+            assert_eq!(p.len(), w.len());
+        }
+        let gold_tags: Vec<Vec<String>> = gold.iter().map(|s| s.tags.clone()).collect();
+        let scores = score(&gold_tags, &pred);
+        (tagger, pred, scores)
+    }
+
     fn options(&self, out: &str) -> TrainOptions {
         TrainOptions {
             base: self.path("base").display().to_string(),
@@ -252,22 +275,9 @@ fn fits_a_small_corpus_and_the_result_loads() {
         ["LOC", "ORG", "PER"]
     );
 
-    // The output folder is a model that fits its training data (the model
-    // alone: the date grammar would widen this corpus's dates over يوم).
-    let tagger = Tagger::builder()
-        .model(opts.out.to_str().unwrap())
-        .date_grammar(false)
-        .build()
-        .expect("output loads");
+    // The output folder is a model that fits its training data.
+    let (tagger, _, scores) = s.label_training_data(&opts.out);
     assert_eq!(tagger.model().labels, labels);
-    let gold = read_corpus(&s.corpus("train.txt", MAP)).unwrap();
-    let words: Vec<Vec<&str>> = gold
-        .iter()
-        .map(|s| s.words.iter().map(String::as_str).collect())
-        .collect();
-    let pred = tagger.label_words(&words).unwrap();
-    let gold_tags: Vec<Vec<String>> = gold.iter().map(|s| s.tags.clone()).collect();
-    let scores = score(&gold_tags, &pred);
     assert_eq!(scores.micro.f1, 1.0, "{scores}");
     assert_eq!(
         scores.per_type.keys().collect::<Vec<_>>(),
@@ -321,23 +331,10 @@ fn context_training_joins_sentences_and_the_model_reads_text_so() {
     assert_eq!(cfg["arabic_ner"]["context_pieces"], 30);
 
     // The model reads the training sentences as it was trained: together.
-    let tagger = Tagger::builder()
-        .model(opts.out.to_str().unwrap())
-        .date_grammar(false)
-        .build()
-        .expect("output loads");
-    let gold = read_corpus(&s.corpus("train.txt", MAP)).unwrap();
-    let words: Vec<Vec<&str>> = gold
-        .iter()
-        .map(|s| s.words.iter().map(String::as_str).collect())
-        .collect();
-    let pred = tagger.label_words(&words).unwrap();
-    for (p, w) in pred.iter().zip(&words) {
-        assert_eq!(p.len(), w.len());
+    let (_, pred, scores) = s.label_training_data(&opts.out);
+    for p in &pred {
         assert!(!p[0].starts_with("I-"), "{p:?}");
     }
-    let gold_tags: Vec<Vec<String>> = gold.iter().map(|s| s.tags.clone()).collect();
-    let scores = score(&gold_tags, &pred);
     assert_eq!(scores.micro.f1, 1.0, "{scores}");
 }
 
