@@ -33,6 +33,10 @@ pub struct LabellingArgs {
     /// mentions given the type most of them have.
     #[arg(long)]
     no_propagation: bool,
+    /// Organizations as the model alone ends them: a nisba adjective after
+    /// one (`[البنك المركزي] الأردني`) is not joined to it.
+    #[arg(long)]
+    no_org_adjectives: bool,
     /// Bias towards entity labels when decoding (log-probability added to
     /// each entity label); default: the model's `entity_bias`, usually 0.
     #[arg(long, allow_negative_numbers = true)]
@@ -50,7 +54,8 @@ impl LabellingArgs {
             .aggregation(self.aggregation)
             .decoding(self.decoding)
             .date_grammar(!self.no_date_grammar)
-            .propagate_names(!self.no_propagation);
+            .propagate_names(!self.no_propagation)
+            .org_adjectives(!self.no_org_adjectives);
         let b = match self.context {
             Some(n) => b.context_pieces(n),
             None => b,

@@ -211,6 +211,16 @@ fn is_single_letter(word: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_alphabetic()) && chars.next().is_none()
 }
 
+/// Whether a (normalized) word is a definite nisba adjective: `ال`, a stem,
+/// then `ي` or `ية` (`المصري`, `الأردنية`), as follows the name of an
+/// organization (`البنك المركزي الأردني`).
+pub fn is_definite_nisba(word: &str) -> bool {
+    let stem = word
+        .strip_prefix("ال")
+        .and_then(|w| w.strip_suffix("ية").or_else(|| w.strip_suffix('ي')));
+    stem.is_some_and(|s| s.chars().count() >= 2)
+}
+
 /// Indices of the words in `words` (from [`split_words`] on `text`) that
 /// end a sentence, ascending. The last word always ends one, so the
 /// sentences are `words[0..=b0]`, `words[b0 + 1..=b1]`, and so on.
@@ -274,6 +284,18 @@ pub fn sentence_breaks(text: &str, words: &[Word]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn definite_nisba_adjectives() {
+        for w in ["المصري", "الأردني", "الأردنية", "الوطنية", "الفرنسي"]
+        {
+            assert!(is_definite_nisba(w), "{w}");
+        }
+        for w in ["مصري", "البنك", "الري", "الية", "القاهرة", "النبي2", "علي"]
+        {
+            assert!(!is_definite_nisba(w), "{w}");
+        }
+    }
 
     fn split(text: &str) -> Vec<&str> {
         split_words(text).iter().map(|w| w.text(text)).collect()
