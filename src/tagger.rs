@@ -193,13 +193,12 @@ impl TaggerBuilder {
         self.opts.stride = n;
         self
     }
-    /// Keep leading clitics (و ف ب ل ك) inside entity spans.
     /// Pieces of consecutive sentences read together (0: each alone).
     pub fn context_pieces(mut self, n: usize) -> Self {
         self.opts.context_pieces = Some(n);
         self
     }
-
+    /// Keep leading clitics (و ف ب ل ك) inside entity spans.
     pub fn keep_clitics(mut self, keep: bool) -> Self {
         self.opts.strip_clitics = !keep;
         self
