@@ -11,6 +11,7 @@ use std::str::FromStr;
 use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
 use crate::model::packed::Threads;
+use crate::model::tokenizer::EncodedWords;
 use crate::model::{sentence_runs, windows, NerModel};
 use crate::scheme::{argmax, best_path, decode, encode, spans, Scheme, Span};
 use crate::text::clitics::leading_clitic_len;
@@ -277,8 +278,6 @@ pub struct Tagger {
     scheme: Scheme,
     /// Indices of `O` and the `DATE` labels.
     date_or_outside: Vec<usize>,
-    /// `I-X` label index to `B-X`'s.
-    begin_of: HashMap<usize, usize>,
     /// Indices of `O`, `B-ORG` and `I-ORG`, when the model has them.
     org_labels: Option<OrgLabels>,
 }
@@ -334,15 +333,6 @@ impl Tagger {
             .enumerate()
             .map(|(i, l)| (l.as_str(), i))
             .collect();
-        let begin_of = model
-            .labels
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| {
-                let t = l.strip_prefix("I-")?;
-                Some((i, *index.get(format!("B-{t}").as_str())?))
-            })
-            .collect();
         let org_labels = match (index.get("O"), index.get("B-ORG"), index.get("I-ORG")) {
             (Some(&o), Some(&b), Some(&i)) => Some(OrgLabels {
                 outside: o,
@@ -357,7 +347,6 @@ impl Tagger {
             norm,
             scheme,
             date_or_outside,
-            begin_of,
             org_labels,
         }
     }
@@ -572,50 +561,66 @@ impl Tagger {
         seqs: &[Vec<&str>],
         texts: &[Range<usize>],
     ) -> Result<Vec<Vec<WordScore>>> {
-        let budget = self.context_pieces();
-        if budget == 0 {
-            return self.score_words(seqs);
-        }
+        self.score_in_runs(seqs, texts, self.context_pieces())
+    }
+
+    /// Scores every word of every sequence of normalized words, each
+    /// sequence read alone.
+    pub fn score_words(&self, seqs: &[Vec<&str>]) -> Result<Vec<Vec<WordScore>>> {
+        let all = 0..seqs.len();
+        self.score_in_runs(seqs, std::slice::from_ref(&all), 0)
+    }
+
+    /// Runs consecutive sentences of each text through the model together
+    /// up to `budget` pieces, then decodes every sentence on its own:
+    /// context changes what the model sees, never where an entity may end.
+    fn score_in_runs(
+        &self,
+        seqs: &[Vec<&str>],
+        texts: &[Range<usize>],
+        budget: usize,
+    ) -> Result<Vec<Vec<WordScore>>> {
         let tok = &self.model.tokenizer;
+        let encs = seqs
+            .iter()
+            .map(|s| tok.encode_words(s))
+            .collect::<Result<Vec<EncodedWords>>>()?;
         let mut runs = Vec::with_capacity(seqs.len());
         for t in texts {
-            let pieces = seqs[t.clone()]
-                .iter()
-                .map(|s| Ok(tok.encode_words(s)?.ids.len()))
-                .collect::<Result<Vec<usize>>>()?;
+            let pieces: Vec<usize> = encs[t.clone()].iter().map(|e| e.ids.len()).collect();
             runs.extend(
                 sentence_runs(&pieces, budget)
                     .into_iter()
                     .map(|r| r.start + t.start..r.end + t.start),
             );
         }
-        let joined: Vec<Vec<&str>> = runs.iter().map(|r| seqs[r.clone()].concat()).collect();
+        let joined: Vec<EncodedWords> = runs
+            .iter()
+            .map(|r| EncodedWords::concat(&encs[r.clone()]))
+            .collect();
+        let dists = self.word_distributions(&joined)?;
+        let c = self.model.labels.len();
         let mut out = Vec::with_capacity(seqs.len());
-        for (run, scores) in runs.iter().zip(self.score_words(&joined)?) {
-            let mut rest = scores.into_iter();
-            for k in run.clone() {
-                let mut sentence: Vec<WordScore> = rest.by_ref().take(seqs[k].len()).collect();
-                // An entity the decoder carried over from the sentence
-                // before starts afresh here.
-                if let Some(w) = sentence.first_mut() {
-                    if let Some(&b) = self.begin_of.get(&w.label) {
-                        w.label = b;
-                    }
-                }
-                out.push(sentence);
+        for (run, dist) in runs.iter().zip(&dists) {
+            let mut at = 0;
+            for words in &seqs[run.clone()] {
+                let end = at + words.len() * c;
+                out.push(self.decode_words(words, &dist[at..end]));
+                at = end;
             }
         }
         Ok(out)
     }
 
-    /// Scores every word of every sequence of normalized words.
-    pub fn score_words(&self, seqs: &[Vec<&str>]) -> Result<Vec<Vec<WordScore>>> {
+    /// The label distribution of every word of every encoded sequence,
+    /// `c` values a word, each from the window where the word has the most
+    /// context.
+    fn word_distributions(&self, encs: &[EncodedWords]) -> Result<Vec<Vec<f32>>> {
         let tok = &self.model.tokenizer;
         let max_pieces = self.max_pieces();
         let mut wins: Vec<Window> = Vec::new();
-        for (si, words) in seqs.iter().enumerate() {
-            let enc = tok.encode_words(words)?;
-            for range in windows(&enc, max_pieces, self.opts.stride) {
+        for (si, enc) in encs.iter().enumerate() {
+            for range in windows(enc, max_pieces, self.opts.stride) {
                 let mut ids = Vec::with_capacity(max_pieces + 2);
                 ids.push(tok.cls);
                 let mut pieces = Vec::with_capacity(range.len());
@@ -647,9 +652,9 @@ impl Tagger {
         // edge, so every word is labelled once with the most context. Each
         // word keeps its whole label distribution (`c` values) for decoding.
         let c = self.model.labels.len();
-        let mut dists: Vec<Vec<f32>> = seqs.iter().map(|s| vec![0f32; s.len() * c]).collect();
+        let mut dists: Vec<Vec<f32>> = encs.iter().map(|e| vec![0f32; e.words() * c]).collect();
         let mut margins: Vec<Vec<Option<usize>>> =
-            seqs.iter().map(|s| vec![None; s.len()]).collect();
+            encs.iter().map(|e| vec![None; e.words()]).collect();
         let mut order: Vec<usize> = (0..wins.len()).collect();
         order.sort_by_key(|&i| (wins[i].ids.len(), i));
         // Batches of similar windows, capped in tokens so memory stays small
@@ -707,55 +712,56 @@ impl Tagger {
                 }
             }
         }
+        Ok(dists)
+    }
+
+    /// The labels of one sentence's words from their label distributions
+    /// (`c` values a word): entity bias, Viterbi or argmax, then the
+    /// organization adjectives and the date grammar.
+    fn decode_words(&self, words: &[&str], d: &[f32]) -> Vec<WordScore> {
+        let c = self.model.labels.len();
         let tags: Vec<&str> = self.model.labels.iter().map(String::as_str).collect();
         let bias = self
             .opts
             .entity_bias
             .unwrap_or(self.model.config.arabic_ner.entity_bias);
+        let rows: Vec<&[f32]> = d.chunks(c).collect();
         // exp(-bias) on O is exp(+bias) on every entity label, up to the
         // normalization that decoding does not need.
-        let outside = tags.iter().position(|t| *t == "O").filter(|_| bias != 0.0);
-        let outside_scale = (-bias).exp();
-        Ok(dists
-            .iter()
-            .zip(seqs)
-            .map(|(d, words)| {
-                let rows: Vec<&[f32]> = d.chunks(c).collect();
-                let biased: Vec<f32>;
-                let decode_rows: Vec<&[f32]> = match outside {
-                    Some(o) => {
-                        biased = d
-                            .iter()
-                            .enumerate()
-                            .map(|(i, &p)| if i % c == o { p * outside_scale } else { p })
-                            .collect();
-                        biased.chunks(c).collect()
-                    }
-                    None => rows.clone(),
-                };
-                let path = match self.opts.decoding {
-                    Decoding::Argmax => decode_rows.iter().copied().map(argmax).collect(),
-                    Decoding::Viterbi => best_path(&decode_rows, &tags, self.scheme),
-                };
-                let mut scores: Vec<WordScore> = path
-                    .into_iter()
-                    .zip(&rows)
-                    .map(|(label, p)| WordScore {
-                        label,
-                        prob: p[label],
-                    })
+        let biased: Vec<f32>;
+        let decode_rows: Vec<&[f32]> = match tags.iter().position(|t| *t == "O") {
+            Some(o) if bias != 0.0 => {
+                let outside_scale = (-bias).exp();
+                biased = d
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| if i % c == o { p * outside_scale } else { p })
                     .collect();
-                if self.opts.org_adjectives {
-                    if let Some(org) = self.org_labels {
-                        join_org_adjectives(words, &rows, &mut scores, org);
-                    }
-                }
-                if self.opts.date_grammar {
-                    self.complete_dates(words, &rows, &mut scores);
-                }
-                scores
+                biased.chunks(c).collect()
+            }
+            _ => rows.clone(),
+        };
+        let path = match self.opts.decoding {
+            Decoding::Argmax => decode_rows.iter().copied().map(argmax).collect(),
+            Decoding::Viterbi => best_path(&decode_rows, &tags, self.scheme),
+        };
+        let mut scores: Vec<WordScore> = path
+            .into_iter()
+            .zip(&rows)
+            .map(|(label, p)| WordScore {
+                label,
+                prob: p[label],
             })
-            .collect())
+            .collect();
+        if self.opts.org_adjectives {
+            if let Some(org) = self.org_labels {
+                join_org_adjectives(words, &rows, &mut scores, org);
+            }
+        }
+        if self.opts.date_grammar {
+            self.complete_dates(words, &rows, &mut scores);
+        }
+        scores
     }
 }
 
@@ -866,7 +872,6 @@ impl Tagger {
     }
 }
 
-/// The score of a span: its words' mean probability.
 /// Gives `I-ORG` to each definite nisba adjective tagged `O` right after
 /// an organization word when the model's `I-ORG` probability for it
 /// reaches [`ORG_ADJECTIVE_MIN_PROB`]; a run of them joins one by one
@@ -888,6 +893,7 @@ fn join_org_adjectives(words: &[&str], rows: &[&[f32]], scores: &mut [WordScore]
     }
 }
 
+/// The score of a span: its words' mean probability.
 fn mean_prob(words: &[WordScore]) -> f32 {
     words.iter().map(|w| w.prob).sum::<f32>() / words.len().max(1) as f32
 }

@@ -35,21 +35,17 @@ pub struct ArabicNerOptions {
     /// Added to the log-probability of every entity label (subtracted from
     /// `O`'s) when a sentence's labels are chosen; above 0 trades precision
     /// for recall. Chosen on development data.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub entity_bias: f32,
     /// Consecutive sentences of a text are read together, up to this many
     /// word pieces, so each sentence sees its neighbours (as the model saw
     /// them in training); 0 reads every sentence alone.
-    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub context_pieces: usize,
 }
 
-fn is_zero_usize(x: &usize) -> bool {
-    *x == 0
-}
-
-fn is_zero(x: &f32) -> bool {
-    *x == 0.0
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
 }
 
 fn default_true() -> bool {

@@ -155,6 +155,20 @@ impl EncodedWords {
         self.starts.len().saturating_sub(1)
     }
 
+    /// Several encodings' words in order, as one sequence.
+    pub fn concat(parts: &[EncodedWords]) -> EncodedWords {
+        let mut out = EncodedWords {
+            ids: Vec::with_capacity(parts.iter().map(|p| p.ids.len()).sum()),
+            starts: vec![0],
+        };
+        for p in parts {
+            let base = out.ids.len();
+            out.ids.extend_from_slice(&p.ids);
+            out.starts.extend(p.starts.iter().skip(1).map(|s| s + base));
+        }
+        out
+    }
+
     /// The pieces of word `i`.
     pub fn word(&self, i: usize) -> &[u32] {
         &self.ids[self.starts[i]..self.starts[i + 1]]
