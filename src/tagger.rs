@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
-use crate::model::packed::Threads;
+use crate::model::packed::{PackedBert, Threads};
 use crate::model::tokenizer::EncodedWords;
 use crate::model::{sentence_runs, windows, NerModel};
 use crate::scheme::{argmax, best_path, decode, encode, spans, Scheme, Span};
@@ -163,6 +163,7 @@ impl Default for TagOptions {
 #[derive(Debug, Clone, Default)]
 pub struct TaggerBuilder {
     model: Option<String>,
+    ensemble: Vec<String>,
     opts: TagOptions,
 }
 
@@ -170,6 +171,13 @@ impl TaggerBuilder {
     /// A model folder or Hub id; the default model when not set.
     pub fn model(mut self, spec: impl Into<String>) -> Self {
         self.model = Some(spec.into());
+        self
+    }
+    /// Another model folder or Hub id whose label probabilities are
+    /// averaged with the main model's (see [`Tagger::with_ensemble`]); may
+    /// be given several times.
+    pub fn ensemble(mut self, spec: impl Into<String>) -> Self {
+        self.ensemble.push(spec.into());
         self
     }
     pub fn aggregation(mut self, a: Aggregation) -> Self {
@@ -248,7 +256,15 @@ impl TaggerBuilder {
             Some(spec) => NerModel::load(spec)?,
             None => NerModel::from_dir(&crate::model::default_model_dir())?,
         };
-        Ok(Tagger::with_model(model, self.opts))
+        if self.ensemble.is_empty() {
+            return Ok(Tagger::with_model(model, self.opts));
+        }
+        let members = self
+            .ensemble
+            .iter()
+            .map(|spec| NerModel::load(spec))
+            .collect::<Result<Vec<_>>>()?;
+        Tagger::with_ensemble(model, members, self.opts)
     }
 }
 
@@ -272,6 +288,8 @@ pub struct WordScore {
 /// ```
 pub struct Tagger {
     model: NerModel,
+    /// Networks whose label probabilities are averaged with the model's.
+    members: Vec<PackedBert>,
     opts: TagOptions,
     norm: NormalizeOptions,
     /// Scheme of the model's labels, for well-formed decoding.
@@ -343,12 +361,61 @@ impl Tagger {
         };
         Tagger {
             model,
+            members: Vec::new(),
             opts,
             norm,
             scheme,
             date_or_outside,
             org_labels,
         }
+    }
+
+    /// Wraps loaded models as one: each word's label distribution is the
+    /// mean of the models' distributions, read from the same windows, and
+    /// everything else (tokenizer, normalization, context, entity bias)
+    /// comes from `model`. Averaging the predictions of separately trained
+    /// models is usually more accurate than any one of them, at the cost of
+    /// one network run each.
+    ///
+    /// Every member must have `model`'s labels in the same order, the same
+    /// vocabulary and letter normalization, and room for as many positions.
+    pub fn with_ensemble(
+        model: NerModel,
+        members: Vec<NerModel>,
+        opts: TagOptions,
+    ) -> Result<Self> {
+        let main = &model.dir;
+        for m in &members {
+            let differs = |what: &str| {
+                Error::model(
+                    &m.dir,
+                    format!("cannot join an ensemble with {}: {what}", main.display()),
+                )
+            };
+            if m.labels != model.labels {
+                return Err(differs(&format!(
+                    "its labels [{}] differ from [{}]",
+                    m.labels.join(" "),
+                    model.labels.join(" ")
+                )));
+            }
+            if !m.tokenizer.same_vocabulary(&model.tokenizer) {
+                return Err(differs("its tokenizer has another vocabulary"));
+            }
+            if m.config.arabic_ner.normalize_letters != model.config.arabic_ner.normalize_letters {
+                return Err(differs("it normalizes letters differently"));
+            }
+            if m.max_pieces() < model.max_pieces() {
+                return Err(differs(&format!(
+                    "it reads at most {} pieces a window, fewer than {}",
+                    m.max_pieces(),
+                    model.max_pieces()
+                )));
+            }
+        }
+        let mut tagger = Tagger::with_model(model, opts);
+        tagger.members = members.into_iter().map(|m| m.net).collect();
+        Ok(tagger)
     }
 
     /// The model.
@@ -687,7 +754,7 @@ impl Tagger {
                 .map(|chunk| {
                     let seqs_ids: Vec<&[u32]> =
                         chunk.iter().map(|&i| wins[i].ids.as_slice()).collect();
-                    self.model.net.probabilities(&seqs_ids, mode)
+                    self.probabilities(&seqs_ids, mode)
                 })
                 .collect();
             for (chunk, flat) in group.iter().zip(results) {
@@ -713,6 +780,23 @@ impl Tagger {
             }
         }
         Ok(dists)
+    }
+
+    /// Label probabilities of every token of the windows, packed as
+    /// [`PackedBert::probabilities`]: the model's, or the mean over the
+    /// ensemble.
+    fn probabilities(&self, seqs: &[&[u32]], mode: Threads) -> Result<Vec<f32>> {
+        let mut sum = self.model.net.probabilities(seqs, mode)?;
+        for net in &self.members {
+            for (s, p) in sum.iter_mut().zip(net.probabilities(seqs, mode)?) {
+                *s += p;
+            }
+        }
+        if !self.members.is_empty() {
+            let scale = 1.0 / (self.members.len() + 1) as f32;
+            sum.iter_mut().for_each(|s| *s *= scale);
+        }
+        Ok(sum)
     }
 
     /// The labels of one sentence's words from their label distributions

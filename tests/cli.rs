@@ -453,6 +453,21 @@ fn bad_model_fails_with_exit_4() {
     let out = run("some-org/some-model");
     assert_exit(&out, 4);
     assert!(stderr(&out).contains("some-org/some-model"));
+
+    // An ensemble member with other labels, and a good one.
+    let member = s.path("member");
+    ModelSpec::oracle().write(&member);
+    let mut cfg = common::read_config(&member);
+    cfg["id2label"]["1"] = "B-MISC".into();
+    common::write_config(&member, &cfg);
+    let member = member.to_str().unwrap();
+    let out = s.tag(&["--ensemble", member, input], b"");
+    assert_exit(&out, 4);
+    let err = stderr(&out);
+    assert!(err.contains(member) && err.contains("labels"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    ModelSpec::oracle().write(Path::new(member));
+    assert_ok(&s.tag(&["--ensemble", member, input], b""));
 }
 
 #[test]

@@ -481,3 +481,91 @@ fn average_weights_is_the_mean_and_refuses_other_shapes() {
         "{msg}"
     );
 }
+
+/// Tagger over `dirs` (the first the main model), its steps after the
+/// network turned off, so word labels come from the probabilities alone.
+fn ensemble_tagger(dirs: &[&Path]) -> arabic_ner::Result<arabic_ner::Tagger> {
+    let spec = |d: &Path| d.to_str().expect("UTF-8 temp path").to_string();
+    let builder = arabic_ner::Tagger::builder()
+        .model(spec(dirs[0]))
+        .decoding(arabic_ner::tagger::Decoding::Argmax)
+        .date_grammar(false)
+        .propagate_names(false)
+        .org_adjectives(false)
+        .context_pieces(0);
+    dirs[1..]
+        .iter()
+        .fold(builder, |b, d| b.ensemble(spec(d)))
+        .build()
+}
+
+#[test]
+fn an_ensemble_labels_words_from_the_mean_of_its_models_probabilities() {
+    let (a, b) = (ModelSpec::random(21).build(), ModelSpec::random(22).build());
+    let tagger = ensemble_tagger(&[a.path(), b.path()]).expect("ensemble loads");
+    let models = [a.path(), b.path()].map(|d| NerModel::from_dir(d).expect("model loads"));
+    let words = ["أعلنت", "شركة", "النور", "في", "القاهرة", "أمس"];
+    let scores = tagger.score_words(&[words.to_vec()]).expect("scores");
+
+    // Each model alone on the same window: `<s>`, the pieces, `</s>`.
+    let tok = &models[0].tokenizer;
+    let enc = tok.encode_words(&words).unwrap();
+    let ids: Vec<u32> = [tok.cls]
+        .into_iter()
+        .chain(enc.ids.iter().copied())
+        .chain([tok.sep])
+        .collect();
+    let probs = models
+        .each_ref()
+        .map(|m| m.net.probabilities(&[&ids], Threads::All).unwrap());
+    let c = LABELS.len();
+    let mut apart = 0f32;
+    for (i, s) in scores[0].iter().enumerate() {
+        // The word's first piece, after `<s>`.
+        let row = 1 + enc.starts[i];
+        let mean: Vec<f32> = (0..c)
+            .map(|k| (probs[0][row * c + k] + probs[1][row * c + k]) / 2.0)
+            .collect();
+        let best = (0..c).max_by(|&x, &y| mean[x].total_cmp(&mean[y])).unwrap();
+        assert_eq!(s.label, best, "word {i}: {mean:?}");
+        assert!(
+            (s.prob - mean[best]).abs() < 1e-5,
+            "word {i}: {} vs {mean:?}",
+            s.prob
+        );
+        apart = apart.max((probs[0][row * c + best] - probs[1][row * c + best]).abs());
+    }
+    // The two models disagree, so the mean is neither of them.
+    assert!(apart > 0.01, "the models give the same probabilities");
+}
+
+#[test]
+fn an_ensemble_of_models_that_differ_is_refused_with_the_folder_named() {
+    let main = ModelSpec::random(23).build();
+    let other = ModelSpec::random(24).build();
+    // Labels in another order: averaging rows would mix labels.
+    let mut cfg = read_config(other.path());
+    let id2label = cfg["id2label"].as_object().unwrap().clone();
+    cfg["id2label"]["1"] = id2label["2"].clone();
+    cfg["id2label"]["2"] = id2label["1"].clone();
+    write_config(other.path(), &cfg);
+    let err = match ensemble_tagger(&[main.path(), other.path()]) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("models with other labels joined an ensemble"),
+    };
+    assert!(err.contains(&other.path().display().to_string()), "{err}");
+    assert!(err.contains("labels"), "{err}");
+
+    // Fewer positions than the main model: its windows would not fit.
+    let short = ModelSpec {
+        max_positions: 32,
+        ..ModelSpec::random(25)
+    }
+    .build();
+    let err = match ensemble_tagger(&[main.path(), short.path()]) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a model with fewer positions joined an ensemble"),
+    };
+    assert!(err.contains("pieces a window"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

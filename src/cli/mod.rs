@@ -46,6 +46,11 @@ pub struct LabellingArgs {
     /// trained (its `context_pieces`), 0 reads each sentence alone.
     #[arg(long, value_name = "PIECES")]
     context: Option<usize>,
+    /// Average the label probabilities of this model with the main one's
+    /// (repeatable; same labels and tokenizer): more accurate, one network
+    /// run more a model.
+    #[arg(long, value_name = "MODEL")]
+    ensemble: Vec<String>,
 }
 
 impl LabellingArgs {
@@ -56,6 +61,7 @@ impl LabellingArgs {
             .date_grammar(!self.no_date_grammar)
             .propagate_names(!self.no_propagation)
             .org_adjectives(!self.no_org_adjectives);
+        let b = self.ensemble.iter().fold(b, |b, m| b.ensemble(m.as_str()));
         let b = match self.context {
             Some(n) => b.context_pieces(n),
             None => b,

@@ -112,6 +112,15 @@ impl WordTokenizer {
         &self.source
     }
 
+    /// Whether `other` maps every piece to the same id, special tokens
+    /// included, so both give the same ids for any text: the condition for
+    /// models to share one encoding of it.
+    pub fn same_vocabulary(&self, other: &WordTokenizer) -> bool {
+        (self.cls, self.sep, self.unk, self.vocab_size)
+            == (other.cls, other.sep, other.unk, other.vocab_size)
+            && self.inner.get_vocab(true) == other.inner.get_vocab(true)
+    }
+
     /// Appends the ids of one word to `out`; a word that gives no piece at
     /// all (for example a lone symbol the vocabulary lacks) gives `unk`, so
     /// that every word has at least one piece to carry its label.
