@@ -375,7 +375,8 @@ impl Tagger {
     /// everything else (tokenizer, normalization, context, entity bias)
     /// comes from `model`. Averaging the predictions of separately trained
     /// models is usually more accurate than any one of them, at the cost of
-    /// one network run each.
+    /// one network run each (models fine-tuned from one base usually do
+    /// better still as one mean of their weights).
     ///
     /// Every member must have `model`'s labels in the same order, the same
     /// vocabulary and letter normalization, and room for as many positions.

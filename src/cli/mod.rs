@@ -47,8 +47,9 @@ pub struct LabellingArgs {
     #[arg(long, value_name = "PIECES")]
     context: Option<usize>,
     /// Average the label probabilities of this model with the main one's
-    /// (repeatable; same labels and tokenizer): more accurate, one network
-    /// run more a model.
+    /// (repeatable; same labels and vocabulary); one network run more a
+    /// model. Runs fine-tuned from one base usually do better as one mean
+    /// of weights (`export --average`).
     #[arg(long, value_name = "MODEL")]
     ensemble: Vec<String>,
 }
