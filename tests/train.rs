@@ -185,6 +185,7 @@ impl Setup {
             mask_unlabelled_dates: true,
             save_every: 0,
             max_steps: 0,
+            keep_last: false,
         }
     }
 }
@@ -401,6 +402,40 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
     assert_eq!(result.unwrap().steps, 12);
     assert!(losses(&again).is_empty());
     assert_eq!(tensors(&parts.out), b);
+}
+
+#[test]
+fn the_output_holds_the_best_epoch_or_with_keep_last_the_last() {
+    let s = Setup::new();
+    // Dev data with no entities: every epoch scores 0, so the first stays
+    // the best.
+    let opts = TrainOptions {
+        epochs: 3,
+        dev: Some(s.corpus("train.txt", "PERS=O,LOC=O,ORG=O,DATE=O,MISC=O")),
+        ..s.options("best")
+    };
+    let (result, _) = run(&opts, None);
+    assert_eq!(result.expect("training succeeds").best_dev_f1, Some(0.0));
+    let last = |out: &Path| tensors(&out.join("checkpoints").join("step-9"));
+    assert_ne!(
+        tensors(&opts.out),
+        last(&opts.out),
+        "the first epoch is kept"
+    );
+
+    let opts = TrainOptions {
+        keep_last: true,
+        out: s.path("last"),
+        ..opts
+    };
+    let (result, _) = run(&opts, None);
+    assert_eq!(result.expect("training succeeds").best_dev_f1, Some(0.0));
+    assert_eq!(
+        tensors(&opts.out),
+        last(&opts.out),
+        "the last epoch is kept"
+    );
+    Tagger::new(opts.out.to_str().unwrap()).expect("the output loads");
 }
 
 #[test]

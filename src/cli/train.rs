@@ -78,6 +78,10 @@ pub struct TrainArgs {
     /// Stop after N steps in all.
     #[arg(long)]
     max_steps: Option<u64>,
+    /// Leave the last epoch's model in the output folder, not the best on
+    /// --dev (for runs to be averaged with `export --average`).
+    #[arg(long)]
+    keep_last: bool,
     /// Continue from the last checkpoint in the output folder.
     #[arg(long)]
     resume: bool,
@@ -105,6 +109,7 @@ struct ConfigFile {
     dropout: Option<f64>,
     mask_unlabelled_dates: Option<bool>,
     save_every: Option<u64>,
+    keep_last: Option<bool>,
 }
 
 fn options(a: &TrainArgs) -> Result<TrainOptions> {
@@ -180,6 +185,9 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
         if let Some(v) = c.save_every {
             o.save_every = v;
         }
+        if let Some(v) = c.keep_last {
+            o.keep_last = v;
+        }
     }
     let map: LabelMap = match &a.map {
         Some(m) => m
@@ -248,6 +256,9 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
     }
     if let Some(v) = a.max_steps {
         o.max_steps = v;
+    }
+    if a.keep_last {
+        o.keep_last = true;
     }
     if o.base.is_empty() {
         return Err(Error::Usage("no pretrained model: pass --base".into()));

@@ -88,6 +88,11 @@ pub struct TrainOptions {
     /// Stop after this many steps in all (0 = no limit); for tests and
     /// interrupted-run experiments.
     pub max_steps: u64,
+    /// Leave the last epoch's model in the output folder rather than the
+    /// best on the dev data: runs meant to be averaged with others
+    /// (`export --average`) average better at the end of their schedule.
+    #[serde(default)]
+    pub keep_last: bool,
 }
 
 impl Default for TrainOptions {
@@ -111,6 +116,7 @@ impl Default for TrainOptions {
             mask_unlabelled_dates: true,
             save_every: 500,
             max_steps: 0,
+            keep_last: false,
         }
     }
 }
@@ -825,10 +831,10 @@ pub fn train(
             best = state.best_dev_f1.is_none_or(|b| f1 > b);
             scores_out = Some(Box::new(s));
         }
-        if dev.is_none() || best {
-            if dev_f1.is_some() {
-                state.best_dev_f1 = dev_f1;
-            }
+        if best {
+            state.best_dev_f1 = dev_f1;
+        }
+        if dev.is_none() || best || opts.keep_last {
             run.save_model(&opts.out)?;
         }
         state.epoch += 1;
