@@ -379,12 +379,15 @@ impl Tagger {
     /// better still as one mean of their weights).
     ///
     /// Every member must have `model`'s labels in the same order, the same
-    /// vocabulary and letter normalization, and room for as many positions.
+    /// vocabulary and letter normalization, and room for the tagger's
+    /// windows.
     pub fn with_ensemble(
         model: NerModel,
         members: Vec<NerModel>,
         opts: TagOptions,
     ) -> Result<Self> {
+        let mut tagger = Tagger::with_model(model, opts);
+        let (model, window) = (&tagger.model, tagger.max_pieces());
         let main = &model.dir;
         for m in &members {
             let differs = |what: &str| {
@@ -406,15 +409,13 @@ impl Tagger {
             if m.config.arabic_ner.normalize_letters != model.config.arabic_ner.normalize_letters {
                 return Err(differs("it normalizes letters differently"));
             }
-            if m.max_pieces() < model.max_pieces() {
+            if m.max_pieces() < window {
                 return Err(differs(&format!(
-                    "it reads at most {} pieces a window, fewer than {}",
-                    m.max_pieces(),
-                    model.max_pieces()
+                    "it reads at most {} pieces a window, fewer than {window}",
+                    m.max_pieces()
                 )));
             }
         }
-        let mut tagger = Tagger::with_model(model, opts);
         tagger.members = members.into_iter().map(|m| m.net).collect();
         Ok(tagger)
     }
@@ -668,12 +669,13 @@ impl Tagger {
             .collect();
         let dists = self.word_distributions(&joined)?;
         let c = self.model.labels.len();
+        let tags: Vec<&str> = self.model.labels.iter().map(String::as_str).collect();
         let mut out = Vec::with_capacity(seqs.len());
         for (run, dist) in runs.iter().zip(&dists) {
             let mut at = 0;
             for words in &seqs[run.clone()] {
                 let end = at + words.len() * c;
-                out.push(self.decode_words(words, &dist[at..end]));
+                out.push(self.decode_words(words, &dist[at..end], &tags));
                 at = end;
             }
         }
@@ -801,11 +803,11 @@ impl Tagger {
     }
 
     /// The labels of one sentence's words from their label distributions
-    /// (`c` values a word): entity bias, Viterbi or argmax, then the
-    /// organization adjectives and the date grammar.
-    fn decode_words(&self, words: &[&str], d: &[f32]) -> Vec<WordScore> {
-        let c = self.model.labels.len();
-        let tags: Vec<&str> = self.model.labels.iter().map(String::as_str).collect();
+    /// (`c` values a word, in the order of `tags`, the model's labels):
+    /// entity bias, Viterbi or argmax, then the organization adjectives and
+    /// the date grammar.
+    fn decode_words(&self, words: &[&str], d: &[f32], tags: &[&str]) -> Vec<WordScore> {
+        let c = tags.len();
         let bias = self
             .opts
             .entity_bias
@@ -828,7 +830,7 @@ impl Tagger {
         };
         let path = match self.opts.decoding {
             Decoding::Argmax => decode_rows.iter().copied().map(argmax).collect(),
-            Decoding::Viterbi => best_path(&decode_rows, &tags, self.scheme),
+            Decoding::Viterbi => best_path(&decode_rows, tags, self.scheme),
         };
         let mut scores: Vec<WordScore> = path
             .into_iter()

@@ -526,7 +526,7 @@ fn an_ensemble_labels_words_from_the_mean_of_its_models_probabilities() {
         let mean: Vec<f32> = (0..c)
             .map(|k| (probs[0][row * c + k] + probs[1][row * c + k]) / 2.0)
             .collect();
-        let best = (0..c).max_by(|&x, &y| mean[x].total_cmp(&mean[y])).unwrap();
+        let best = arabic_ner::scheme::argmax(&mean);
         assert_eq!(s.label, best, "word {i}: {mean:?}");
         assert!(
             (s.prob - mean[best]).abs() < 1e-5,
