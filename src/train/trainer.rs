@@ -829,10 +829,10 @@ pub fn train(
             let f1 = s.micro.f1;
             dev_f1 = Some(f1);
             best = state.best_dev_f1.is_none_or(|b| f1 > b);
+            if best {
+                state.best_dev_f1 = dev_f1;
+            }
             scores_out = Some(Box::new(s));
-        }
-        if best {
-            state.best_dev_f1 = dev_f1;
         }
         if dev.is_none() || best || opts.keep_last {
             run.save_model(&opts.out)?;
