@@ -830,7 +830,7 @@ pub fn train(
             dev_f1 = Some(f1);
             best = state.best_dev_f1.is_none_or(|b| f1 > b);
             if best {
-                state.best_dev_f1 = dev_f1;
+                state.best_dev_f1 = Some(f1);
             }
             scores_out = Some(Box::new(s));
         }
