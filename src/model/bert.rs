@@ -20,7 +20,7 @@ pub enum Mode<'a> {
 }
 
 impl Mode<'_> {
-    fn training(&self) -> bool {
+    pub(crate) fn training(&self) -> bool {
         matches!(self, Mode::Train(_))
     }
 
@@ -227,6 +227,14 @@ impl Layer {
     }
 }
 
+fn activate(act: Activation, x: &Tensor) -> Result<Tensor> {
+    Ok(match act {
+        Activation::Gelu => x.gelu_erf()?,
+        Activation::GeluTanh => x.gelu()?,
+        Activation::Relu => x.relu()?,
+    })
+}
+
 /// The BERT encoder: embeddings and a stack of transformer layers.
 #[derive(Clone)]
 pub struct BertModel {
@@ -294,11 +302,7 @@ impl BertModel {
         let a = mode.dropout(&l.attn_out.forward(&ctx)?, self.hidden_dropout)?;
         let a = l.attn_norm.forward(&(a + x)?, mode.training())?;
         let i = l.intermediate.forward(&a)?;
-        let i = match self.act {
-            Activation::Gelu => i.gelu_erf()?,
-            Activation::GeluTanh => i.gelu()?,
-            Activation::Relu => i.relu()?,
-        };
+        let i = activate(self.act, &i)?;
         let o = mode.dropout(&l.output.forward(&i)?, self.hidden_dropout)?;
         l.out_norm.forward(&(o + a)?, mode.training())
     }
@@ -333,6 +337,69 @@ impl BertForTokenClassification {
         let x = mode.dropout(&x, self.dropout)?;
         self.classifier.forward(&x)
     }
+}
+
+/// Names of the masked-language-model head's tensors, in Hugging Face
+/// `BertForMaskedLM` naming (the decoder matrix is the word embeddings).
+pub const MLM_HEAD: [&str; 5] = [
+    "cls.predictions.transform.dense.weight",
+    "cls.predictions.transform.dense.bias",
+    "cls.predictions.transform.LayerNorm.weight",
+    "cls.predictions.transform.LayerNorm.bias",
+    "cls.predictions.bias",
+];
+
+/// BERT's masked-language-model head: a dense layer, the activation and a
+/// layer norm, then scores against every word embedding (tied weights).
+pub struct MaskedLmHead {
+    transform: Dense,
+    norm: LayerNorm,
+    act: Activation,
+    decoder: Tensor,
+    bias: Tensor,
+}
+
+impl MaskedLmHead {
+    /// Builds the head; `w` needs the [`MLM_HEAD`] tensors and the word
+    /// embeddings.
+    pub fn load(w: &Weights, cfg: &BertConfig) -> Result<Self> {
+        let h = cfg.hidden_size;
+        Ok(MaskedLmHead {
+            transform: Dense::load(w, "cls.predictions.transform.dense", h, h)?,
+            norm: LayerNorm::load(
+                w,
+                "cls.predictions.transform.LayerNorm",
+                h,
+                cfg.layer_norm_eps,
+            )?,
+            act: cfg.hidden_act,
+            decoder: w.get("embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?,
+            bias: w.get("cls.predictions.bias", &[cfg.vocab_size])?,
+        })
+    }
+
+    /// Vocabulary scores `[rows, vocab]` for hidden states `[rows, hidden]`.
+    pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
+        let t = self.transform.forward(x)?;
+        let t = activate(self.act, &t)?;
+        let t = self.norm.forward(&t, mode.training())?;
+        Ok(t.matmul(&self.decoder.t()?)?.broadcast_add(&self.bias)?)
+    }
+}
+
+/// A fresh MLM head, initialized as BERT initializes one, drawn from `seed`.
+pub fn init_mlm_head(w: &mut Weights, cfg: &BertConfig, seed: u64) -> Result<()> {
+    let h = cfg.hidden_size;
+    let dev = Device::Cpu;
+    w.insert(MLM_HEAD[0], normal_matrix(h, h, seed)?);
+    w.insert(MLM_HEAD[1], Tensor::zeros(h, DType::F32, &dev)?);
+    w.insert(MLM_HEAD[2], Tensor::ones(h, DType::F32, &dev)?);
+    w.insert(MLM_HEAD[3], Tensor::zeros(h, DType::F32, &dev)?);
+    w.insert(
+        MLM_HEAD[4],
+        Tensor::zeros(cfg.vocab_size, DType::F32, &dev)?,
+    );
+    Ok(())
 }
 
 /// Names and shapes of every parameter of a token-classification BERT, in
@@ -382,6 +449,19 @@ pub fn parameter_shapes(cfg: &BertConfig, num_labels: usize) -> Vec<(String, Vec
 /// A fresh classifier: normal(0, 0.02) weights and zero bias, as BERT does,
 /// drawn from `seed` so that training runs repeat.
 pub fn init_classifier(w: &mut Weights, hidden: usize, num_labels: usize, seed: u64) -> Result<()> {
+    w.insert(
+        "classifier.weight",
+        normal_matrix(num_labels, hidden, seed)?,
+    );
+    w.insert(
+        "classifier.bias",
+        Tensor::zeros(num_labels, DType::F32, &Device::Cpu)?,
+    );
+    Ok(())
+}
+
+/// A `[rows, cols]` matrix of normal(0, 0.02) draws from `seed`.
+fn normal_matrix(rows: usize, cols: usize, seed: u64) -> Result<Tensor> {
     let mut rng = Dropout::new(seed);
     let mut normal = || {
         // Box-Muller from two uniform draws in (0, 1].
@@ -389,12 +469,6 @@ pub fn init_classifier(w: &mut Weights, hidden: usize, num_labels: usize, seed: 
         let u2 = rng.next_u32() as f64 / (u32::MAX as f64 + 1.0);
         ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * 0.02) as f32
     };
-    let values: Vec<f32> = (0..num_labels * hidden).map(|_| normal()).collect();
-    let weight = Tensor::from_vec(values, (num_labels, hidden), &Device::Cpu)?;
-    w.insert("classifier.weight", weight);
-    w.insert(
-        "classifier.bias",
-        Tensor::zeros(num_labels, DType::F32, &Device::Cpu)?,
-    );
-    Ok(())
+    let values: Vec<f32> = (0..rows * cols).map(|_| normal()).collect();
+    Ok(Tensor::from_vec(values, (rows, cols), &Device::Cpu)?)
 }

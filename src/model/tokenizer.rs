@@ -102,6 +102,11 @@ impl WordTokenizer {
         })
     }
 
+    /// Id of the first of `names` in the vocabulary (`["[MASK]", "<mask>"]`).
+    pub fn token_id(&self, names: &[&str]) -> Option<u32> {
+        first_id(&self.inner, names)
+    }
+
     /// Number of ids the tokenizer can produce (with added tokens).
     pub fn vocab_size(&self) -> usize {
         self.vocab_size

@@ -1,8 +1,9 @@
 //! Fine-tuning and evaluation: CoNLL data ([`data`]), span metrics
-//! ([`metrics`]), the optimizer ([`optim`]) and the training loop
-//! ([`trainer`]).
+//! ([`metrics`]), the optimizer ([`optim`]), the training loop
+//! ([`trainer`]) and masked-LM pretraining on raw text ([`pretrain`]).
 
 pub mod data;
 pub mod metrics;
 pub mod optim;
+pub mod pretrain;
 pub mod trainer;

@@ -168,14 +168,14 @@ pub struct TrainReport {
 #[derive(Debug, Clone)]
 pub(crate) struct Example {
     /// `[CLS] pieces [SEP]`.
-    ids: Vec<u32>,
+    pub(crate) ids: Vec<u32>,
     /// Label id per position, or [`IGNORE`].
     targets: Vec<i64>,
     /// Index of the sentence and of its first word, for reassembly.
     sentence: usize,
     first_word: usize,
     /// Position of each word's first piece in `ids`.
-    word_pos: Vec<usize>,
+    pub(crate) word_pos: Vec<usize>,
 }
 
 /// Training state written with each checkpoint.
@@ -205,7 +205,7 @@ fn corpus_types(sentences: &[Sentence]) -> BTreeSet<String> {
 
 /// Joins runs of consecutive sentences of up to `budget` pieces
 /// ([`sentence_runs`]); a budget of 0 leaves the sentences as they are.
-fn join_runs(
+pub(crate) fn join_runs(
     sentences: Vec<Sentence>,
     tok: &WordTokenizer,
     norm: &NormalizeOptions,
@@ -291,7 +291,7 @@ pub(crate) fn make_examples(
 
 /// Batches of example indices: shuffled, then sorted by length within pools
 /// of 50 batches so padding stays small, then the batches shuffled.
-fn make_batches(examples: &[Example], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
+pub(crate) fn make_batches(examples: &[Example], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
     let mut rng = Dropout::new(seed);
     let mut order: Vec<usize> = (0..examples.len()).collect();
     shuffle(&mut order, &mut rng);
@@ -312,7 +312,7 @@ fn shuffle<T>(v: &mut [T], rng: &mut Dropout) {
 }
 
 /// Mixes the run seed with a counter into an independent stream seed.
-fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
+pub(crate) fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ a.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
         ^ b.rotate_left(32)
@@ -443,7 +443,8 @@ impl Run {
 }
 
 /// Writes a model folder that `arabic-ner tag` and Python `transformers`
-/// (`BertForTokenClassification`) both load.
+/// (`BertForTokenClassification`) both load; with no labels, an encoder
+/// from pretraining (`BertForMaskedLM`), to fine-tune.
 pub fn write_model_dir(
     dir: &Path,
     cfg: &BertConfig,
@@ -454,8 +455,16 @@ pub fn write_model_dir(
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut cfg = cfg.clone();
-    cfg.set_labels(labels);
-    cfg.architectures = Some(vec!["BertForTokenClassification".into()]);
+    let architecture = if labels.is_empty() {
+        // The base's labels, if it had any, are not this model's.
+        cfg.id2label = None;
+        cfg.label2id = None;
+        "BertForMaskedLM"
+    } else {
+        cfg.set_labels(labels);
+        "BertForTokenClassification"
+    };
+    cfg.architectures = Some(vec![architecture.into()]);
     cfg.model_type = Some("bert".into());
     let json = serde_json::to_string_pretty(&cfg).map_err(|e| Error::model(dir, e.to_string()))?;
     save_safetensors(tensors, &dir.join("model.safetensors"), storage)?;
