@@ -724,3 +724,40 @@ fn model_path_with_spaces_and_arabic() {
     assert_ok(&out);
     assert_eq!(entity_pairs(&jsonl(&out)[0]), first_entities());
 }
+
+#[test]
+fn pretrain_writes_a_base_and_names_bad_text() {
+    let s = Setup::new();
+    let text = s.write(
+        "news.txt",
+        "زار سمير الخطيب بغداد .\nعاد الرئيس من موسكو .\n",
+    );
+    let (model, text) = (s.model(), text.to_str().unwrap().to_string());
+    let args = |out: &str, text: &str| {
+        let mut a = vec!["pretrain", "--base", model.as_str(), "--out", out];
+        if !text.is_empty() {
+            a.extend(["--text", text]);
+        }
+        a.extend(["--epochs", "2", "--head-steps", "1"]);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| s.run(&a.iter().map(String::as_str).collect::<Vec<_>>(), b"");
+
+    let out = run(args("adapted", &text));
+    assert_ok(&out);
+    assert!(stderr(&out).contains("epoch 2: loss"), "{}", stderr(&out));
+    assert_eq!(
+        common::read_config(&s.path("adapted"))["architectures"][0],
+        "BertForMaskedLM"
+    );
+
+    let out = run(args("none", ""));
+    assert_exit(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+
+    let bad = s.write("bad.txt", b"\xd8\xb2\xd8\xa7\xd8\xb1\n\xff\n");
+    let out = run(args("bad", bad.to_str().unwrap()));
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("bad.txt:2"), "{}", stderr(&out));
+    assert!(!s.path("bad").join("config.json").exists());
+}
