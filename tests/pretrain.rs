@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use arabic_ner::model::bert::MLM_HEAD;
 use arabic_ner::model::weights::Weights;
+use arabic_ner::train::optim::Fit;
 use arabic_ner::train::pretrain::{pretrain, PretrainEvent, PretrainOptions, PretrainReport};
 use arabic_ner::train::trainer::{train, Corpus, TrainOptions};
 use arabic_ner::{Error, Tagger};
@@ -54,10 +55,13 @@ impl Setup {
             base: self.path("base").display().to_string(),
             text: vec![self.path("text.txt")],
             out: self.path(out),
-            epochs: 150,
-            lr: 5e-3,
-            batch_size: 3,
-            seed: 11,
+            fit: Fit {
+                epochs: 150,
+                lr: 5e-3,
+                batch_size: 3,
+                seed: 11,
+                ..PretrainOptions::default().fit
+            },
             max_pieces: 40,
             context_pieces: 0,
             mask_prob: 0.3,
@@ -139,8 +143,11 @@ fn pretraining_fits_a_small_text_and_the_result_fine_tunes() {
             scheme: None,
         }],
         out: s.path("tuned"),
-        epochs: 2,
-        batch_size: 2,
+        fit: Fit {
+            epochs: 2,
+            batch_size: 2,
+            ..TrainOptions::default().fit
+        },
         max_pieces: 40,
         ..TrainOptions::default()
     };
@@ -158,7 +165,7 @@ fn pretraining_fits_a_small_text_and_the_result_fine_tunes() {
 fn a_fresh_head_learns_alone_first() {
     let s = Setup::new();
     let mut opts = s.options("head");
-    opts.max_steps = opts.head_steps;
+    opts.fit.max_steps = opts.head_steps;
     let (result, _) = run(&opts);
     assert_eq!(result.unwrap().steps, 20);
     let (base, out) = (tensors(&s.path("base")), tensors(&opts.out));
@@ -173,7 +180,7 @@ fn a_fresh_head_learns_alone_first() {
     // A folder that has a head goes on with it.
     let mut again = s.options("again");
     again.base = opts.out.display().to_string();
-    again.max_steps = 1;
+    again.fit.max_steps = 1;
     let (result, events) = run(&again);
     result.expect("pretraining on succeeds");
     assert!(events.iter().any(|e| matches!(
@@ -191,7 +198,7 @@ fn conll_words_are_text_too() {
     let mut opts = s.options("conll");
     opts.text.clear();
     opts.conll = vec![s.path("train.txt")];
-    opts.epochs = 1;
+    opts.fit.epochs = 1;
     let (result, events) = run(&opts);
     assert_eq!(result.unwrap().steps, 1);
     assert!(events

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arabic_ner::model::weights::Weights;
 use arabic_ner::train::data::LabelMap;
 use arabic_ner::train::metrics::{score, Scores};
+use arabic_ner::train::optim::Fit;
 use arabic_ner::train::trainer::{read_corpus, train, Corpus, Event, TrainOptions, TrainReport};
 use arabic_ner::{Error, Tagger};
 use common::{Kind, ModelSpec};
@@ -171,20 +172,22 @@ impl Setup {
             train: vec![self.corpus("train.txt", MAP)],
             dev: None,
             out: self.path(out),
-            epochs: 30,
-            lr: 5e-3,
-            batch_size: 4,
-            warmup: 0.1,
-            weight_decay: 0.01,
-            clip: 1.0,
-            seed: 7,
+            fit: Fit {
+                epochs: 30,
+                lr: 5e-3,
+                batch_size: 4,
+                warmup: 0.1,
+                weight_decay: 0.01,
+                clip: 1.0,
+                seed: 7,
+                max_steps: 0,
+            },
             max_pieces: 40,
             context_pieces: 0,
             freeze_embeddings: false,
             dropout: Some(0.1),
             mask_unlabelled_dates: true,
             save_every: 0,
-            max_steps: 0,
             keep_last: false,
         }
     }
@@ -311,11 +314,11 @@ fn fits_a_small_corpus_and_the_result_loads() {
 #[test]
 fn context_training_joins_sentences_and_the_model_reads_text_so() {
     let s = Setup::new();
-    let opts = TrainOptions {
+    let mut opts = TrainOptions {
         context_pieces: 30,
-        batch_size: 1,
         ..s.options("ctx")
     };
+    opts.fit.batch_size = 1;
     let (result, events) = run(&opts, None);
     result.expect("training succeeds");
     let examples = events
@@ -345,8 +348,8 @@ fn an_interrupted_run_resumes_to_the_same_weights() {
     let mut whole = s.options("whole");
     let mut parts = s.options("parts");
     for o in [&mut whole, &mut parts] {
-        o.epochs = 4;
-        o.lr = 1e-2;
+        o.fit.epochs = 4;
+        o.fit.lr = 1e-2;
     }
     let (result, events) = run(&whole, None);
     let report = result.unwrap();
@@ -409,11 +412,11 @@ fn the_output_holds_the_best_epoch_or_with_keep_last_the_last() {
     let s = Setup::new();
     // Dev data with no entities: every epoch scores 0, so the first stays
     // the best.
-    let opts = TrainOptions {
-        epochs: 3,
+    let mut opts = TrainOptions {
         dev: Some(s.corpus("train.txt", "PERS=O,LOC=O,ORG=O,DATE=O,MISC=O")),
         ..s.options("best")
     };
+    opts.fit.epochs = 3;
     let (result, _) = run(&opts, None);
     assert_eq!(result.expect("training succeeds").best_dev_f1, Some(0.0));
     let last = |out: &Path| tensors(&out.join("checkpoints").join("step-9"));
@@ -442,7 +445,7 @@ fn the_output_holds_the_best_epoch_or_with_keep_last_the_last() {
 fn max_steps_stops_early_with_a_loadable_model() {
     let s = Setup::new();
     let mut opts = s.options("short");
-    opts.max_steps = 2;
+    opts.fit.max_steps = 2;
     let (result, events) = run(&opts, None);
     assert_eq!(result.unwrap().steps, 2);
     assert_eq!(losses(&events).len(), 2);
@@ -540,18 +543,18 @@ fn a_run_stopped_by_max_steps_resumes_to_the_same_weights() {
     let mut whole = s.options("whole");
     let mut parts = s.options("parts");
     for o in [&mut whole, &mut parts] {
-        o.epochs = 4;
-        o.lr = 1e-2;
+        o.fit.epochs = 4;
+        o.fit.lr = 1e-2;
     }
     let (result, events) = run(&whole, None);
     assert_eq!(result.unwrap().steps, 12);
 
-    parts.max_steps = 7;
+    parts.fit.max_steps = 7;
     let (result, first) = run(&parts, None);
     assert_eq!(result.unwrap().steps, 7);
     assert_eq!(losses(&first), losses(&events)[..7]);
 
-    parts.max_steps = 0;
+    parts.fit.max_steps = 0;
     let (result, rest) = run(&parts, None);
     assert_eq!(result.unwrap().steps, 12);
     assert_eq!(losses(&rest), losses(&events)[7..]);
@@ -581,7 +584,7 @@ fn long_sentences_fit_the_model_positions() {
     let mut opts = s.options("long");
     opts.train = vec![s.corpus("long.txt", MAP)];
     opts.max_pieces = 254;
-    opts.epochs = 1;
+    opts.fit.epochs = 1;
     let (result, events) = run(&opts, None);
     let report = result.expect("a long sentence trains");
     assert!(report.steps >= 1);
@@ -592,7 +595,7 @@ fn long_sentences_fit_the_model_positions() {
 fn a_fine_tuned_model_trains_on_with_its_labels_and_classifier() {
     let s = Setup::new();
     let mut first = s.options("first");
-    first.epochs = 3;
+    first.fit.epochs = 3;
     let (result, events) = run(&first, None);
     result.expect("training succeeds");
     let kept = |events: &[Event]| {
@@ -618,8 +621,8 @@ fn a_fine_tuned_model_trains_on_with_its_labels_and_classifier() {
     let mut again = s.options("again");
     again.base = first.out.display().to_string();
     again.train = vec![s.corpus("people.txt", "")];
-    again.epochs = 1;
-    again.lr = 0.0;
+    again.fit.epochs = 1;
+    again.fit.lr = 0.0;
     let (result, events) = run(&again, None);
     result.expect("training on succeeds");
     assert_eq!(kept(&events), Some((labels, true)));

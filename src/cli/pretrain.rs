@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use arabic_ner::train::optim::Fit;
 use arabic_ner::train::pretrain::{pretrain, PretrainEvent, PretrainOptions};
 use arabic_ner::{Error, Result};
 
@@ -65,16 +66,19 @@ pub fn run(a: PretrainArgs) -> Result<()> {
         text: a.text,
         conll: a.conll,
         out: a.out,
-        epochs: a.epochs,
-        lr: a.lr,
-        batch_size: a.batch_size,
-        warmup: a.warmup,
-        seed: a.seed,
+        fit: Fit {
+            epochs: a.epochs,
+            lr: a.lr,
+            batch_size: a.batch_size,
+            warmup: a.warmup,
+            seed: a.seed,
+            max_steps: a.max_steps.unwrap_or(0),
+            ..PretrainOptions::default().fit
+        },
         context_pieces: a.context,
         mask_prob: a.mask_prob,
         head_steps: a.head_steps,
         head_lr: a.head_lr,
-        max_steps: a.max_steps.unwrap_or(0),
         ..PretrainOptions::default()
     };
     let stop = stop_on_ctrl_c();

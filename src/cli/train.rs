@@ -147,25 +147,25 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
             o.out = v;
         }
         if let Some(v) = c.epochs {
-            o.epochs = v;
+            o.fit.epochs = v;
         }
         if let Some(v) = c.lr {
-            o.lr = v;
+            o.fit.lr = v;
         }
         if let Some(v) = c.batch_size {
-            o.batch_size = v;
+            o.fit.batch_size = v;
         }
         if let Some(v) = c.warmup {
-            o.warmup = v;
+            o.fit.warmup = v;
         }
         if let Some(v) = c.weight_decay {
-            o.weight_decay = v;
+            o.fit.weight_decay = v;
         }
         if let Some(v) = c.clip {
-            o.clip = v;
+            o.fit.clip = v;
         }
         if let Some(v) = c.seed {
-            o.seed = v;
+            o.fit.seed = v;
         }
         if let Some(v) = c.max_length {
             o.max_pieces = v;
@@ -216,25 +216,25 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
         o.out = v.clone();
     }
     if let Some(v) = a.epochs {
-        o.epochs = v;
+        o.fit.epochs = v;
     }
     if let Some(v) = a.lr {
-        o.lr = v;
+        o.fit.lr = v;
     }
     if let Some(v) = a.batch_size {
-        o.batch_size = v;
+        o.fit.batch_size = v;
     }
     if let Some(v) = a.warmup {
-        o.warmup = v;
+        o.fit.warmup = v;
     }
     if let Some(v) = a.weight_decay {
-        o.weight_decay = v;
+        o.fit.weight_decay = v;
     }
     if let Some(v) = a.clip {
-        o.clip = v;
+        o.fit.clip = v;
     }
     if let Some(v) = a.seed {
-        o.seed = v;
+        o.fit.seed = v;
     }
     if let Some(v) = a.max_length {
         o.max_pieces = v;
@@ -255,7 +255,7 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
         o.save_every = v;
     }
     if let Some(v) = a.max_steps {
-        o.max_steps = v;
+        o.fit.max_steps = v;
     }
     if a.keep_last {
         o.keep_last = true;

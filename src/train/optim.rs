@@ -7,6 +7,7 @@
 use std::sync::Mutex;
 
 use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -36,6 +37,72 @@ impl Param {
             v: vec![0.0; n],
             decay,
         }
+    }
+}
+
+/// How a run fits its parameters: its length, batches, AdamW and the
+/// learning-rate schedule; the same for fine-tuning and pretraining.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fit {
+    pub epochs: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    pub batch_size: usize,
+    /// Fraction of all steps spent warming up.
+    pub warmup: f64,
+    pub weight_decay: f64,
+    /// Gradient clipping on the global L2 norm (0 = off).
+    pub clip: f64,
+    pub seed: u64,
+    /// Stop after this many steps in all (0 = no limit); the schedule still
+    /// spans every epoch, as if the run had been interrupted.
+    pub max_steps: u64,
+}
+
+impl Fit {
+    /// Rejects settings that leave nothing to run.
+    pub fn check(&self) -> Result<()> {
+        if self.batch_size == 0 || self.epochs == 0 {
+            return Err(Error::Usage(
+                "--batch-size and --epochs must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps an epoch, steps of the whole schedule, and the step to stop at,
+    /// for `windows` training windows.
+    pub fn steps(&self, windows: usize) -> (u64, u64, u64) {
+        let per_epoch = windows.div_ceil(self.batch_size) as u64;
+        let total = per_epoch * self.epochs as u64;
+        let stop_at = if self.max_steps > 0 {
+            total.min(self.max_steps)
+        } else {
+            total
+        };
+        (per_epoch, total, stop_at)
+    }
+
+    /// One AdamW update at `lr` from `grads`, clipped to the global norm;
+    /// `step` counts from 1. Parameters without a gradient are left alone.
+    pub fn update(
+        &self,
+        params: &mut [Param],
+        grads: &candle_core::backprop::GradStore,
+        lr: f64,
+        step: u64,
+    ) -> Result<()> {
+        let norm = grad_norm(params, grads)? as f64;
+        let scale = if self.clip > 0.0 && norm > self.clip {
+            (self.clip / norm) as f32
+        } else {
+            1.0
+        };
+        let adam = AdamW {
+            weight_decay: self.weight_decay as f32,
+            ..AdamW::default()
+        };
+        adam.step(params, grads, lr as f32, step, scale)
     }
 }
 

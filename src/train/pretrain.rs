@@ -13,7 +13,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var, D};
 
 use super::data::{read_conll, ReadOptions, Sentence};
-use super::optim::{grad_norm, linear_schedule, AdamW, Param};
+use super::optim::{linear_schedule, Fit, Param};
 use super::trainer::{
     derive_seed, join_runs, make_batches, make_examples, write_model_dir, Example,
 };
@@ -37,13 +37,7 @@ pub struct PretrainOptions {
     pub conll: Vec<PathBuf>,
     /// Output model folder, written after every epoch.
     pub out: PathBuf,
-    pub epochs: usize,
-    pub lr: f64,
-    pub batch_size: usize,
-    pub warmup: f64,
-    pub weight_decay: f64,
-    pub clip: f64,
-    pub seed: u64,
+    pub fit: Fit,
     /// Longest window in word pieces.
     pub max_pieces: usize,
     /// Consecutive lines (sentences) joined up to this many pieces.
@@ -55,8 +49,6 @@ pub struct PretrainOptions {
     pub head_steps: u64,
     /// Constant learning rate of those steps.
     pub head_lr: f64,
-    /// Stop after this many steps (0: run every epoch).
-    pub max_steps: u64,
 }
 
 impl Default for PretrainOptions {
@@ -66,19 +58,21 @@ impl Default for PretrainOptions {
             text: Vec::new(),
             conll: Vec::new(),
             out: PathBuf::new(),
-            epochs: 1,
-            lr: 5e-5,
-            batch_size: 6,
-            warmup: 0.1,
-            weight_decay: 0.01,
-            clip: 1.0,
-            seed: 42,
+            fit: Fit {
+                epochs: 1,
+                lr: 5e-5,
+                batch_size: 6,
+                warmup: 0.1,
+                weight_decay: 0.01,
+                clip: 1.0,
+                seed: 42,
+                max_steps: 0,
+            },
             max_pieces: 254,
             context_pieces: 128,
             mask_prob: 0.15,
             head_steps: 300,
             head_lr: 1e-3,
-            max_steps: 0,
         }
     }
 }
@@ -239,11 +233,7 @@ pub fn pretrain(
             "no text to pretrain on (--text or --conll)".into(),
         ));
     }
-    if opts.batch_size == 0 || opts.epochs == 0 {
-        return Err(Error::Usage(
-            "--batch-size and --epochs must be positive".into(),
-        ));
-    }
+    opts.fit.check()?;
     if !(opts.mask_prob > 0.0 && opts.mask_prob < 1.0) {
         return Err(Error::Usage("--mask-prob must lie between 0 and 1".into()));
     }
@@ -300,7 +290,7 @@ pub fn pretrain(
     let mut weights = Weights::from_dir(&base_dir)?;
     let fresh_head = !MLM_HEAD.iter().all(|n| weights.contains(n));
     if fresh_head {
-        init_mlm_head(&mut weights, &cfg, derive_seed(opts.seed, 0, 1))?;
+        init_mlm_head(&mut weights, &cfg, derive_seed(opts.fit.seed, 0, 1))?;
     }
     let mut live = weights.clone();
     let mut params = Vec::new();
@@ -321,24 +311,14 @@ pub fn pretrain(
     let head = MaskedLmHead::load(&live, &cfg)?;
     let head_steps = if fresh_head { opts.head_steps } else { 0 };
 
-    let per_epoch = examples.len().div_ceil(opts.batch_size) as u64;
-    let total = per_epoch * opts.epochs as u64;
-    let stop_at = if opts.max_steps > 0 {
-        total.min(opts.max_steps)
-    } else {
-        total
-    };
+    let (_, total, stop_at) = opts.fit.steps(examples.len());
     let head_steps = head_steps.min(total);
-    let warmup = ((total - head_steps) as f64 * opts.warmup).round() as u64;
+    let warmup = ((total - head_steps) as f64 * opts.fit.warmup).round() as u64;
     on_event(PretrainEvent::Start {
         windows: examples.len(),
         steps: total,
         fresh_head,
     });
-    let adam = AdamW {
-        weight_decay: opts.weight_decay as f32,
-        ..AdamW::default()
-    };
     cfg.arabic_ner.context_pieces = context;
     let save = |live: &Weights| -> Result<()> {
         let tensors: Vec<(String, Tensor)> = live
@@ -358,18 +338,18 @@ pub fn pretrain(
     let mut tokens_done = 0u64;
     let mut last_loss = 0f32;
     let train_start = Instant::now();
-    for epoch in 0..opts.epochs {
+    for epoch in 0..opts.fit.epochs {
         let epoch_start = Instant::now();
         let batches = make_batches(
             &examples,
-            opts.batch_size,
-            derive_seed(opts.seed, 1, epoch as u64),
+            opts.fit.batch_size,
+            derive_seed(opts.fit.seed, 1, epoch as u64),
         );
         let (mut loss_sum, mut loss_n, mut hits, mut masked) = (0f64, 0usize, 0u64, 0u64);
         for batch in &batches {
-            let mut rng = Dropout::new(derive_seed(opts.seed, 3, step));
+            let mut rng = Dropout::new(derive_seed(opts.fit.seed, 3, step));
             let b = mask_batch(&examples, batch, opts.mask_prob, ids, &mut rng)?;
-            let mut dropout = Dropout::new(derive_seed(opts.seed, 2, step));
+            let mut dropout = Dropout::new(derive_seed(opts.fit.seed, 2, step));
             let mut mode = Mode::Train(&mut dropout);
             // While the head learns alone, the encoder runs as in inference
             // (faster, and no gradient reaches it).
@@ -391,20 +371,14 @@ pub fn pretrain(
             let grads = loss.backward()?;
             let loss_v = loss.to_scalar::<f32>()?;
             drop((loss, logp, logits, picked, x));
-            // Parameters without a gradient (the encoder's, while the head
-            // learns alone) are skipped by both.
-            let norm = grad_norm(&params, &grads)? as f64;
-            let scale = if opts.clip > 0.0 && norm > opts.clip {
-                (opts.clip / norm) as f32
-            } else {
-                1.0
-            };
+            // The encoder has no gradient while the head learns alone, and
+            // the update leaves it as it is.
             let lr = if head_only {
                 opts.head_lr
             } else {
-                linear_schedule(opts.lr, step - head_steps, warmup, total - head_steps)
+                linear_schedule(opts.fit.lr, step - head_steps, warmup, total - head_steps)
             };
-            adam.step(&mut params, &grads, lr as f32, step + 1, scale)?;
+            opts.fit.update(&mut params, &grads, lr, step + 1)?;
             drop(grads);
             step += 1;
             tokens_done += batch

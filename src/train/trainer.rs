@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{read_conll, LabelMap, ReadOptions, Sentence};
 use super::metrics::{entity_types, keep_types, score, Scores};
-use super::optim::{grad_norm, linear_schedule, AdamW, Param};
+use super::optim::{linear_schedule, Fit, Param};
 use crate::error::{Error, Result};
 use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
 use crate::model::config::BertConfig;
@@ -61,15 +61,8 @@ pub struct TrainOptions {
     pub dev: Option<Corpus>,
     /// Output folder: the best model, and `checkpoints/` to resume from.
     pub out: PathBuf,
-    pub epochs: usize,
-    pub lr: f64,
-    pub batch_size: usize,
-    /// Fraction of all steps spent warming up.
-    pub warmup: f64,
-    pub weight_decay: f64,
-    /// Gradient clipping on the global L2 norm (0 = off).
-    pub clip: f64,
-    pub seed: u64,
+    #[serde(flatten)]
+    pub fit: Fit,
     /// Longest training window in word pieces (without special tokens).
     pub max_pieces: usize,
     /// Consecutive sentences are joined up to this many pieces, so each
@@ -85,9 +78,6 @@ pub struct TrainOptions {
     pub mask_unlabelled_dates: bool,
     /// Save a checkpoint every this many steps (0 = at epoch ends only).
     pub save_every: u64,
-    /// Stop after this many steps in all (0 = no limit); for tests and
-    /// interrupted-run experiments.
-    pub max_steps: u64,
     /// Leave the last epoch's model in the output folder rather than the
     /// best on the dev data: runs meant to be averaged with others
     /// (`export --average`) average better at the end of their schedule.
@@ -102,20 +92,22 @@ impl Default for TrainOptions {
             train: Vec::new(),
             dev: None,
             out: PathBuf::from("model-out"),
-            epochs: 3,
-            lr: 5e-5,
-            batch_size: 16,
-            warmup: 0.1,
-            weight_decay: 0.01,
-            clip: 1.0,
-            seed: 42,
+            fit: Fit {
+                epochs: 3,
+                lr: 5e-5,
+                batch_size: 16,
+                warmup: 0.1,
+                weight_decay: 0.01,
+                clip: 1.0,
+                seed: 42,
+                max_steps: 0,
+            },
             max_pieces: 254,
             context_pieces: 0,
             freeze_embeddings: false,
             dropout: None,
             mask_unlabelled_dates: true,
             save_every: 500,
-            max_steps: 0,
             keep_last: false,
         }
     }
@@ -553,11 +545,7 @@ pub fn train(
     if opts.train.is_empty() {
         return Err(Error::Usage("no training data (--train)".into()));
     }
-    if opts.batch_size == 0 || opts.epochs == 0 {
-        return Err(Error::Usage(
-            "--batch-size and --epochs must be positive".into(),
-        ));
-    }
+    opts.fit.check()?;
     let base_dir = hub::resolve(&opts.base)?;
     let mut cfg = BertConfig::from_file(&base_dir.join("config.json"))?;
     if let Some(p) = opts.dropout {
@@ -685,7 +673,7 @@ pub fn train(
                     &mut w,
                     cfg.hidden_size,
                     labels.len(),
-                    derive_seed(opts.seed, 0, 0),
+                    derive_seed(opts.fit.seed, 0, 0),
                 )?;
             }
             (
@@ -723,26 +711,16 @@ pub fn train(
         }
     }
 
-    let per_epoch = examples.len().div_ceil(opts.batch_size) as u64;
     // The schedule always spans every epoch; `max_steps` only stops early,
     // as an interruption would, so a later `--resume` continues the same run.
-    let total = per_epoch * opts.epochs as u64;
-    let stop_at = if opts.max_steps > 0 {
-        total.min(opts.max_steps)
-    } else {
-        total
-    };
-    let warmup = (total as f64 * opts.warmup).round() as u64;
+    let (per_epoch, total, stop_at) = opts.fit.steps(examples.len());
+    let warmup = (total as f64 * opts.fit.warmup).round() as u64;
     on_event(Event::Start {
         examples: examples.len(),
         steps: total,
         labels: labels.clone(),
         kept_classifier,
     });
-    let adam = AdamW {
-        weight_decay: opts.weight_decay as f32,
-        ..AdamW::default()
-    };
     let pad = cfg.pad_token_id;
     let mut tokens_done = 0u64;
     let train_start = Instant::now();
@@ -752,18 +730,18 @@ pub fn train(
     // after its last step's checkpoint) still needs its end: evaluation,
     // the model folder, the checkpoint.
     let unclosed = |s: &State| s.batch_in_epoch > 0 && s.batch_in_epoch as u64 == per_epoch;
-    while state.epoch < opts.epochs && (state.step < stop_at || unclosed(&state)) {
+    while state.epoch < opts.fit.epochs && (state.step < stop_at || unclosed(&state)) {
         let epoch_start = Instant::now();
         let batches = make_batches(
             &examples,
-            opts.batch_size,
-            derive_seed(opts.seed, 1, state.epoch as u64),
+            opts.fit.batch_size,
+            derive_seed(opts.fit.seed, 1, state.epoch as u64),
         );
         let mut loss_sum = 0f64;
         let mut loss_n = 0usize;
         for (bi, batch) in batches.iter().enumerate().skip(state.batch_in_epoch) {
             let (ids, mask, targets, weights) = batch_tensors(&examples, batch, pad)?;
-            let mut dropout = Dropout::new(derive_seed(opts.seed, 2, state.step));
+            let mut dropout = Dropout::new(derive_seed(opts.fit.seed, 2, state.step));
             let logits = run
                 .net
                 .forward(&ids, &mask, &mut Mode::Train(&mut dropout))?;
@@ -772,14 +750,9 @@ pub fn train(
             let loss_v = loss.to_scalar::<f32>()?;
             // Free the step's graph before the optimizer writes into the weights.
             drop((loss, logits));
-            let norm = grad_norm(&run.params, &grads)?;
-            let scale = if opts.clip > 0.0 && norm as f64 > opts.clip {
-                (opts.clip / norm as f64) as f32
-            } else {
-                1.0
-            };
-            let lr = linear_schedule(opts.lr, state.step, warmup, total);
-            adam.step(&mut run.params, &grads, lr as f32, state.step + 1, scale)?;
+            let lr = linear_schedule(opts.fit.lr, state.step, warmup, total);
+            opts.fit
+                .update(&mut run.params, &grads, lr, state.step + 1)?;
             drop(grads);
             state.step += 1;
             state.batch_in_epoch = bi + 1;
@@ -824,7 +797,7 @@ pub fn train(
         let mut best = false;
         let mut scores_out = None;
         if let (Some(d), Some(dx)) = (&dev, &dev_examples) {
-            let pred = predict_examples(&run.net, dx, d.len(), opts.batch_size * 2, pad)?;
+            let pred = predict_examples(&run.net, dx, d.len(), opts.fit.batch_size * 2, pad)?;
             // Scored over the types the dev data labels, as `eval` scores.
             let gold: Vec<Vec<String>> = d.iter().map(|s| s.tags.clone()).collect();
             let pred: Vec<Vec<String>> = pred
