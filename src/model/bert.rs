@@ -1,4 +1,4 @@
-//! BERT encoder with a token-classification head, run by candle.
+//! BERT encoder with a token-classification head and a masked-LM head, run by candle.
 //!
 //! Written for this crate rather than taken from candle-transformers because
 //! training needs dropout that really drops and ops that have gradients
@@ -20,7 +20,7 @@ pub enum Mode<'a> {
 }
 
 impl Mode<'_> {
-    pub(crate) fn training(&self) -> bool {
+    fn training(&self) -> bool {
         matches!(self, Mode::Train(_))
     }
 
