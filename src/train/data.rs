@@ -363,7 +363,7 @@ pub fn read_conll(path: &Path, opts: &ReadOptions) -> Result<Vec<Sentence>, Data
 }
 
 /// Reads a whole file as UTF-8, reporting where decoding fails.
-fn read_text(path: &Path, file: &str) -> Result<String, DataError> {
+pub(crate) fn read_text(path: &Path, file: &str) -> Result<String, DataError> {
     let bytes = std::fs::read(path).map_err(|err| DataError::Io {
         file: file.to_string(),
         err,

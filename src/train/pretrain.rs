@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor, Var, D};
 
-use super::data::{read_conll, ReadOptions, Sentence};
+use super::data::{read_conll, read_text, DataError, ReadOptions, Sentence};
 use super::optim::{linear_schedule, Fit, Param};
 use super::trainer::{
     derive_seed, join_runs, make_batches, make_examples, write_model_dir, Example,
@@ -113,11 +113,12 @@ pub struct PretrainReport {
 
 /// Reads plain text files as sentences of words (one a non-empty line).
 pub fn read_text_lines(path: &Path) -> Result<Vec<Sentence>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::input(format!("{}:{line}: not valid UTF-8 text", path.display()))
+    let text = read_text(path, &path.display().to_string()).map_err(|e| match e {
+        // Named as `file:line:`, like the tagger's messages about text input.
+        DataError::NotUtf8 { file, offset, line } => Error::input(format!(
+            "{file}:{line}: not valid UTF-8 text (byte {offset})"
+        )),
+        e => Error::input(e.to_string()),
     })?;
     Ok(text
         .lines()
@@ -142,7 +143,7 @@ struct MaskedBatch {
     /// Flat positions (`row * len + col`) of the masked pieces.
     positions: Tensor,
     /// Original piece ids there.
-    targets: Tensor,
+    targets: Vec<u32>,
 }
 
 /// Picks words to mask in each window: each with `prob`, at least one a
@@ -194,7 +195,7 @@ fn mask_batch(
         ids,
         mask,
         positions: Tensor::from_vec(positions, n, &Device::Cpu)?,
-        targets: Tensor::from_vec(targets, n, &Device::Cpu)?,
+        targets,
     })
 }
 
@@ -309,10 +310,12 @@ pub fn pretrain(
     }
     let bert = BertModel::load(&live, &cfg)?;
     let head = MaskedLmHead::load(&live, &cfg)?;
-    let head_steps = if fresh_head { opts.head_steps } else { 0 };
-
     let (_, total, stop_at) = opts.fit.steps(examples.len());
-    let head_steps = head_steps.min(total);
+    let head_steps = if fresh_head {
+        opts.head_steps.min(total)
+    } else {
+        0
+    };
     let warmup = ((total - head_steps) as f64 * opts.fit.warmup).round() as u64;
     on_event(PretrainEvent::Start {
         windows: examples.len(),
@@ -362,15 +365,18 @@ pub fn pretrain(
             let (rows, len, h) = x.dims3()?;
             let picked = x.reshape((rows * len, h))?.index_select(&b.positions, 0)?;
             let logits = head.forward(&picked, &mode)?;
-            let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-            let loss = (logp.gather(&b.targets.unsqueeze(1)?, 1)?.mean_all()? * -1.0)?;
+            let targets = Tensor::new(b.targets.as_slice(), &Device::Cpu)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &targets)?;
             let predicted = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
-            let gold = b.targets.to_vec1::<u32>()?;
-            hits += predicted.iter().zip(&gold).filter(|(p, g)| p == g).count() as u64;
-            masked += gold.len() as u64;
+            hits += predicted
+                .iter()
+                .zip(&b.targets)
+                .filter(|(p, g)| p == g)
+                .count() as u64;
+            masked += b.targets.len() as u64;
             let grads = loss.backward()?;
             let loss_v = loss.to_scalar::<f32>()?;
-            drop((loss, logp, logits, picked, x));
+            drop((loss, logits, picked, x));
             // The encoder has no gradient while the head learns alone, and
             // the update leaves it as it is.
             let lr = if head_only {
@@ -464,7 +470,7 @@ mod tests {
         let seqs = b.ids.to_vec2::<u32>().unwrap();
         let len = seqs[0].len();
         let positions = b.positions.to_vec1::<u32>().unwrap();
-        let targets = b.targets.to_vec1::<u32>().unwrap();
+        let targets = b.targets.clone();
         assert_eq!(positions.len(), targets.len());
         // Targets are the original pieces; specials are never masked.
         for (&p, &t) in positions.iter().zip(&targets) {
