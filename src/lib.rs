@@ -3,6 +3,8 @@
 
 pub mod entity;
 pub mod error;
+pub mod fs;
+pub mod input;
 pub mod model;
 pub mod output;
 pub mod scheme;

@@ -41,13 +41,66 @@ impl FromStr for Format {
 }
 
 /// Where a document came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Source<'a> {
     /// File path, or `-` for standard input.
     pub source: &'a str,
     /// 1-based line number when each line is a document.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// 1-based part number when a long document is read in parts
+    /// (see [`crate::input`]).
+    pub part: Option<usize>,
+    /// Where the text starts in its document, in bytes and in characters:
+    /// entity offsets are written relative to the document.
+    pub byte_offset: usize,
+    pub char_offset: usize,
+    /// The document goes on in the next part.
+    pub continues: bool,
+}
+
+impl<'a> Source<'a> {
+    /// A whole document.
+    pub fn whole(source: &'a str, line: Option<usize>) -> Self {
+        Source {
+            source,
+            line,
+            ..Source::default()
+        }
+    }
+
+    /// Where a part of a document came from.
+    pub fn of_part(source: &'a str, p: &crate::input::Part) -> Self {
+        Source {
+            source,
+            line: p.line,
+            part: p.part,
+            byte_offset: p.byte_offset,
+            char_offset: p.char_offset,
+            continues: p.continues,
+        }
+    }
+
+    /// `e` with offsets into the whole document.
+    fn place(&self, e: &Entity) -> Entity {
+        let mut e = e.clone();
+        e.start += self.char_offset;
+        e.end += self.char_offset;
+        e.byte_start += self.byte_offset;
+        e.byte_end += self.byte_offset;
+        e
+    }
+
+    /// The label shown for the document: `path`, `path:line`, with the part.
+    fn label(&self) -> String {
+        let mut s = match self.line {
+            Some(l) => format!("{}:{l}", self.source),
+            None => self.source.to_string(),
+        };
+        if let Some(p) = self.part {
+            s.push_str(&format!(" (part {p})"));
+        }
+        s
+    }
 }
 
 #[derive(Serialize)]
@@ -55,15 +108,23 @@ struct JsonDoc<'a> {
     source: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<usize>,
-    entities: &'a [Entity],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part: Option<usize>,
+    entities: std::borrow::Cow<'a, [Entity]>,
 }
 
 impl<'a> JsonDoc<'a> {
     fn new(src: &Source<'a>, doc: &'a Document) -> Self {
+        let entities = if src.byte_offset == 0 && src.char_offset == 0 {
+            std::borrow::Cow::Borrowed(&doc.entities[..])
+        } else {
+            std::borrow::Cow::Owned(doc.entities.iter().map(|e| src.place(e)).collect())
+        };
         JsonDoc {
             source: src.source,
             line: src.line,
-            entities: &doc.entities,
+            part: src.part,
+            entities,
         }
     }
 }
@@ -192,6 +253,7 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
             }
             Format::Tsv => {
                 for e in &doc.entities {
+                    let e = &src.place(e);
                     writeln!(
                         self.out,
                         "{}\t{}\t{}\t{}\t{}\t{:.4}\t{}\t{}\t{}",
@@ -220,17 +282,14 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
                     at = e.byte_end;
                 }
                 s.push_str(&text[at..]);
-                if s.ends_with('\n') {
+                if s.ends_with('\n') || src.continues {
                     write!(self.out, "{s}")?;
                 } else {
                     writeln!(self.out, "{s}")?;
                 }
             }
             Format::Html => {
-                let src_line = match src.line {
-                    Some(l) => format!("{}:{l}", src.source),
-                    None => src.source.to_string(),
-                };
+                let src_line = src.label();
                 write!(
                     self.out,
                     "<div class=\"doc\"><div class=\"src\">{}</div>",
@@ -260,6 +319,11 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
         }
         self.docs += 1;
         Ok(())
+    }
+
+    /// Pushes what was written so far to the output.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     /// Closes the output (JSON's bracket, HTML's end) and flushes.

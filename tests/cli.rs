@@ -530,6 +530,322 @@ fn output_file_is_replaced_only_on_success() {
     assert_eq!(std::fs::read_to_string(&fresh).unwrap().lines().count(), 5);
 }
 
+/// Runs `child` to its end, failing the test (and killing it) after `secs`.
+fn wait_or_kill(mut child: std::process::Child, secs: u64) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("still running after {secs} s; stderr: {}", stderr(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+impl Setup {
+    /// `arabic-ner tag --model <oracle> ARGS` started with standard input
+    /// and output piped.
+    fn spawn_tag(&self, args: &[&str]) -> std::process::Child {
+        Command::new(BIN)
+            .args(["tag", "--model", &self.model()])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("ARABIC_NER_MODEL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("arabic-ner starts")
+    }
+}
+
+/// Entities of JSON Lines records as `(label, text, byte_start, byte_end,
+/// start, end)`, checked against `input`: each text is the slice of the input
+/// at its byte and character offsets.
+fn placed_entities(docs: &[Value], input: &str) -> Vec<(String, String, u64, u64)> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut v = Vec::new();
+    for d in docs {
+        for e in d["entities"].as_array().unwrap() {
+            let (bs, be) = (
+                e["byte_start"].as_u64().unwrap(),
+                e["byte_end"].as_u64().unwrap(),
+            );
+            let (cs, ce) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+            let text = e["text"].as_str().unwrap();
+            assert_eq!(&input[bs as usize..be as usize], text);
+            let by_chars: String = chars[cs as usize..ce as usize].iter().collect();
+            assert_eq!(by_chars, text);
+            v.push((
+                e["label"].as_str().unwrap().to_string(),
+                text.to_string(),
+                bs,
+                be,
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn long_documents_are_read_in_parts_with_offsets_into_the_document() {
+    let s = Setup::new();
+    // No line break at all, and characters beyond the BMP before each
+    // sentence, so that byte and character offsets differ.
+    let input = format!("😀 {FIRST} {SECOND} ").repeat(40);
+    let f = s.write("long.txt", &input);
+    let whole = s.tag(&[f.to_str().unwrap()], b"");
+    assert_ok(&whole);
+    let whole_docs = jsonl(&whole);
+    assert_eq!(whole_docs.len(), 1);
+    assert!(whole_docs[0].get("part").is_none());
+    let expected = placed_entities(&whole_docs, &input);
+    assert_eq!(expected.len(), 40 * 6);
+
+    for args in [
+        vec!["--part-size", "1000", f.to_str().unwrap()],
+        vec!["--part-size", "1000", "-"],
+    ] {
+        let out = s.tag(&args, input.as_bytes());
+        assert_ok(&out);
+        let docs = jsonl(&out);
+        assert!(docs.len() >= input.len() / 1000, "{} parts", docs.len());
+        let parts: Vec<u64> = docs.iter().map(|d| d["part"].as_u64().unwrap()).collect();
+        assert_eq!(parts, (1..=docs.len() as u64).collect::<Vec<_>>());
+        assert_eq!(placed_entities(&docs, &input), expected);
+    }
+
+    // The same through --lines: a line longer than a part keeps its number.
+    let lined = format!("{FIRST}\n{input}\n{SECOND}\n");
+    let out = s.tag(&["--lines", "--part-size", "1000", "-"], lined.as_bytes());
+    assert_ok(&out);
+    let docs = jsonl(&out);
+    let long: Vec<Value> = docs.iter().filter(|d| d["line"] == 2).cloned().collect();
+    assert!(long.len() > 5);
+    assert_eq!(placed_entities(&long, &input), expected);
+    assert_eq!(docs.last().unwrap()["line"], 3);
+
+    // Inline output of the parts is the input, marked.
+    let out = s.tag(
+        &["--part-size", "1000", "-f", "inline", f.to_str().unwrap()],
+        b"",
+    );
+    assert_ok(&out);
+    let unmarked = stdout(&out)
+        .replace("](PER)", "")
+        .replace("](LOC)", "")
+        .replace("](DATE)", "")
+        .replace('[', "");
+    assert_eq!(unmarked.trim_end(), input.trim_end());
+}
+
+#[test]
+fn a_line_filter_answers_each_line_before_the_next_arrives() {
+    use std::io::{BufRead, BufReader};
+    let s = Setup::new();
+    let mut child = s.spawn_tag(&["--lines"]);
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout_pipe = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout_pipe).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for (i, text) in [FIRST, SECOND].iter().enumerate() {
+        writeln!(stdin, "{text}").unwrap();
+        stdin.flush().unwrap();
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no answer to line {} while the input stays open", i + 1));
+        let v: Value = serde_json::from_str(&got).unwrap();
+        assert_eq!(v["line"], i as u64 + 1);
+    }
+    drop(stdin);
+    let out = wait_or_kill(child, 60);
+    assert_ok(&out);
+}
+
+#[test]
+fn closed_standard_output_is_an_error() {
+    let s = Setup::new();
+    let f = s.write("a.txt", FIRST);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec '{BIN}' tag --model '{}' '{}' >&-",
+            s.model(),
+            f.display()
+        ))
+        .output()
+        .unwrap();
+    assert_exit(&out, 5);
+    assert!(
+        stderr(&out).contains("standard output is closed"),
+        "{}",
+        stderr(&out)
+    );
+    // A write to /dev/null asked for by a redirection is fine.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec '{BIN}' tag --model '{}' '{}' > /dev/null",
+            s.model(),
+            f.display()
+        ))
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    // A full device fails with the system error, not a silent exit 0.
+    let out = s.tag(&["-o", "/dev/full", f.to_str().unwrap()], b"");
+    assert_exit(&out, 5);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec '{BIN}' tag --model '{}' '{}' > /dev/full",
+            s.model(),
+            f.display()
+        ))
+        .output()
+        .unwrap();
+    assert_exit(&out, 5);
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn folders_skip_links_loops_and_special_files() {
+    let s = Setup::new();
+    s.write("docs/a.txt", FIRST);
+    s.write("docs/sub/b.txt", SECOND);
+    let docs = s.path("docs");
+    std::os::unix::fs::symlink("..", docs.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink("loop2", docs.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", docs.join("loop2")).unwrap();
+    std::os::unix::fs::symlink("a.txt", docs.join("alias.txt")).unwrap();
+    mkfifo(&docs.join("pipe.txt"));
+
+    let child = s.spawn_tag(&["docs"]);
+    let out = wait_or_kill(child, 120);
+    assert_ok(&out);
+    let sources: Vec<String> = jsonl(&out)
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sources, ["docs/a.txt", "docs/sub/b.txt"]);
+    let err = stderr(&out);
+    assert!(err.contains("docs/pipe.txt: not a regular file"), "{err}");
+    assert!(err.contains("docs/alias.txt: a symbolic link"), "{err}");
+
+    // Following links: the loop back to a parent is skipped, and a file
+    // reached twice is read once.
+    let child = s.spawn_tag(&["--follow", "docs"]);
+    let out = wait_or_kill(child, 120);
+    assert_ok(&out);
+    let sources: Vec<String> = jsonl(&out)
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sources, ["docs/a.txt", "docs/sub/b.txt"]);
+    assert!(stderr(&out).contains("loop"), "{}", stderr(&out));
+}
+
+#[test]
+fn named_streams_are_read() {
+    let s = Setup::new();
+    let fifo = s.path("stream");
+    mkfifo(&fifo);
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || std::fs::write(writer_path, FIRST).unwrap());
+    let child = s.spawn_tag(&[fifo.to_str().unwrap()]);
+    let out = wait_or_kill(child, 120);
+    writer.join().unwrap();
+    assert_ok(&out);
+    assert_eq!(entity_pairs(&jsonl(&out)[0]), first_entities());
+
+    let out = s.tag(&["/dev/stdin"], SECOND.as_bytes());
+    assert_ok(&out);
+    assert_eq!(jsonl(&out)[0]["source"], "/dev/stdin");
+    assert_eq!(entity_pairs(&jsonl(&out)[0]).len(), 2);
+}
+
+#[test]
+fn output_follows_links_and_respects_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    let f = s.write("in.txt", FIRST);
+    let real = s.write("out/real.jsonl", "old\n");
+    let link = s.path("out/link.jsonl");
+    std::os::unix::fs::symlink("real.jsonl", &link).unwrap();
+    let out = s.tag(&["-o", link.to_str().unwrap(), f.to_str().unwrap()], b"");
+    assert_ok(&out);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&real).unwrap().contains("سمير"));
+
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = s.tag(&["-o", real.to_str().unwrap(), f.to_str().unwrap()], b"");
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o444
+    );
+    let entries = std::fs::read_dir(s.path("out")).unwrap().count();
+    assert_eq!(entries, 2, "a temporary file was left");
+}
+
+#[test]
+fn a_signal_removes_the_temporary_output_and_a_later_run_removes_stale_ones() {
+    let s = Setup::new();
+    std::fs::create_dir_all(s.path("out")).unwrap();
+    let target = s.path("out/result.jsonl");
+    // Left by a run that was killed (no process has that id).
+    let stale = s.path("out/.result.jsonl.4000000000.Ab12Cd.tmp");
+    std::fs::write(&stale, "half").unwrap();
+    let listing = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(s.path("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // Reading standard input that stays open: the output is unfinished.
+        let child = s.spawn_tag(&["-o", target.to_str().unwrap(), "-"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !listing()
+            .iter()
+            .any(|n| n.contains(&format!(".{}.", child.id())))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no temporary file: {:?}",
+                listing()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!stale.exists(), "the stale file of a dead run is removed");
+        // SAFETY: sends a signal to the child just started.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = wait_or_kill(child, 60);
+        assert_exit(&out, 130);
+        assert!(listing().is_empty(), "left behind: {:?}", listing());
+    }
+}
+
 #[test]
 fn empty_input_gives_no_entities() {
     let s = Setup::new();

@@ -144,8 +144,14 @@ pub fn run() -> i32 {
     }
 }
 
-/// Prints an error as one line and returns its exit code.
+/// Prints an error as one line and returns its exit code. A reader of the
+/// output that went away (`| head`) ends the run quietly, as it asked.
 pub fn report(e: &Error) -> i32 {
+    if let Error::Io { path, source } = e {
+        if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == "<stdout>" {
+            return exit::OK;
+        }
+    }
     eprintln!("arabic-ner: error: {e}");
     e.exit_code()
 }

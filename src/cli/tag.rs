@@ -1,18 +1,18 @@
 //! `arabic-ner tag`: files, folders or standard input to entities.
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use arabic_ner::fs::AtomicFile;
+use arabic_ner::input::{DocumentReader, Part};
 use arabic_ner::output::{Format, Source, Writer};
 use arabic_ner::tagger::TaggerBuilder;
 use arabic_ner::values::date::Ymd;
 use arabic_ner::{Error, Result, Tagger};
 
-/// Files larger than this are tagged in parts that start at line breaks.
-const WHOLE_FILE_LIMIT: u64 = 64 << 20;
 /// Text gathered before the model runs: enough to batch well, small enough
 /// that output starts early and memory stays flat.
 const CHUNK_BYTES: usize = 256 << 10;
@@ -60,9 +60,26 @@ pub struct TagArgs {
     /// Warn about input that is not UTF-8 and go on, instead of failing.
     #[arg(long)]
     skip_invalid: bool,
+    /// Documents longer than this many bytes are read in parts that end at
+    /// sentence breaks, each reported with offsets into its document.
+    #[arg(long, value_name = "BYTES", default_value_t = arabic_ner::input::PART_BYTES,
+          value_parser = parse_part_size)]
+    part_size: usize,
+    /// Follow symbolic links inside folders (loops are detected and skipped).
+    #[arg(long, short = 'L')]
+    follow: bool,
 }
 
-/// One input: a file or standard input.
+fn parse_part_size(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n < 256 {
+        return Err("must be at least 256".into());
+    }
+    Ok(n)
+}
+
+/// One input: a file (or a named stream: a FIFO, `/dev/stdin`) or standard
+/// input.
 enum Input {
     Stdin,
     File(PathBuf),
@@ -77,53 +94,135 @@ impl Input {
     }
 }
 
-fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
+fn warn(msg: impl std::fmt::Display) {
+    eprintln!("arabic-ner: warning: {msg}");
+}
+
+/// The inputs named on the command line, folders walked. A path given by
+/// name is read whatever it is (a FIFO or `/dev/stdin` as a stream); inside
+/// folders only regular `*.txt` files are read, symbolic links are followed
+/// only with `follow` (loops and files met twice are skipped), and other
+/// kinds of file are skipped with a warning.
+fn collect_inputs(paths: &[PathBuf], follow: bool) -> Result<Vec<Input>> {
     if paths.is_empty() {
         return Ok(vec![Input::Stdin]);
     }
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in paths {
         if p.as_os_str() == "-" {
             out.push(Input::Stdin);
-        } else if p.is_dir() {
-            let mut files = Vec::new();
-            walk(p, &mut files)?;
-            files.sort();
-            out.extend(files.into_iter().map(Input::File));
-        } else if p.is_file() {
-            out.push(Input::File(p.clone()));
-        } else {
-            return Err(Error::Input {
-                message: format!("{}: no such file or folder", p.display()),
-            });
+            continue;
+        }
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => walk(p, follow, &mut seen, &mut out)?,
+            Ok(_) => out.push(Input::File(p.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let what = if std::fs::symlink_metadata(p).is_ok() {
+                    "a symbolic link to nothing"
+                } else {
+                    "no such file or folder"
+                };
+                return Err(Error::Input {
+                    message: format!("{}: {what}", p.display()),
+                });
+            }
+            Err(e) => {
+                return Err(Error::Io {
+                    path: p.clone(),
+                    source: e,
+                })
+            }
         }
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
-    for entry in rd {
-        let entry = entry.map_err(|e| Error::Io {
-            path: dir.to_path_buf(),
-            source: e,
-        })?;
+fn walk(
+    dir: &Path,
+    follow: bool,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    out: &mut Vec<Input>,
+) -> Result<()> {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(follow)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.loop_ancestor().is_some() => {
+                let at = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                warn(format_args!("{at}: a symbolic link loop, skipped"));
+                continue;
+            }
+            // Below the folder named, what cannot be read (a link to nothing
+            // or in a loop, a folder without permission) is skipped, as
+            // ripgrep and find do.
+            Err(e) if e.depth() > 0 => {
+                let at = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let why = e
+                    .io_error()
+                    .map(|io| io.to_string())
+                    .unwrap_or_else(|| e.to_string());
+                warn(format_args!("{at}: {why}, skipped"));
+                continue;
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).to_path_buf();
+                let source = e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("cannot walk the folder"));
+                return Err(Error::Io { path, source });
+            }
+        };
         let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "txt") {
-            out.push(path);
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
         }
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        if ft.is_symlink() {
+            // Only without `follow` (a followed link reports its target's type).
+            warn(format_args!(
+                "{}: a symbolic link, skipped (--follow reads links)",
+                path.display()
+            ));
+            continue;
+        }
+        if !ft.is_file() {
+            warn(format_args!(
+                "{}: not a regular file, skipped (name it on the command line to read it)",
+                path.display()
+            ));
+            continue;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(m) = entry.metadata() {
+                if !seen.insert((m.dev(), m.ino())) {
+                    continue; // the same file reached through another link
+                }
+            }
+        }
+        out.push(Input::File(path.to_path_buf()));
     }
+    #[cfg(not(unix))]
+    let _ = seen;
     Ok(())
 }
 
 /// Documents waiting for the model.
 struct Pending {
-    docs: Vec<(String, Option<usize>, String)>,
+    docs: Vec<(String, Part)>,
     bytes: usize,
 }
 
@@ -137,15 +236,23 @@ struct Run<'a, W: Write> {
 }
 
 impl<W: Write> Run<'_, W> {
-    fn push(&mut self, source: String, line: Option<usize>, text: String) -> Result<()> {
-        self.pending.bytes += text.len();
-        self.pending.docs.push((source, line, text));
+    fn write_err(&self) -> impl Fn(std::io::Error) -> Error + '_ {
+        |e| Error::Io {
+            path: self.out_name.clone(),
+            source: e,
+        }
+    }
+
+    fn push(&mut self, source: String, part: Part) -> Result<()> {
+        self.pending.bytes += part.text.len();
+        self.pending.docs.push((source, part));
         if self.pending.bytes >= CHUNK_BYTES || self.pending.docs.len() >= CHUNK_DOCS {
             self.flush()?;
         }
         Ok(())
     }
 
+    /// Tags what is pending and writes it.
     fn flush(&mut self) -> Result<()> {
         if self.pending.docs.is_empty() {
             return Ok(());
@@ -154,23 +261,13 @@ impl<W: Write> Run<'_, W> {
             .pending
             .docs
             .iter()
-            .map(|(_, _, t)| t.as_str())
+            .map(|(_, p)| p.text.as_str())
             .collect();
         let docs = self.tagger.tag_documents(&texts)?;
-        for ((source, line, text), doc) in self.pending.docs.iter().zip(&docs) {
+        for ((source, part), doc) in self.pending.docs.iter().zip(&docs) {
             self.writer
-                .write(
-                    &Source {
-                        source,
-                        line: *line,
-                    },
-                    text,
-                    doc,
-                )
-                .map_err(|e| Error::Io {
-                    path: self.out_name.clone(),
-                    source: e,
-                })?;
+                .write(&Source::of_part(source, part), &part.text, doc)
+                .map_err(self.write_err())?;
         }
         if let Some(b) = &self.bar {
             b.inc(self.pending.bytes as u64);
@@ -179,120 +276,162 @@ impl<W: Write> Run<'_, W> {
         self.pending.bytes = 0;
         Ok(())
     }
-}
 
-fn not_utf8(name: &str, line: Option<usize>, offset: usize) -> String {
-    match line {
-        Some(l) => format!("{name}:{l}: not UTF-8 (byte {offset} of the line)"),
-        None => format!("{name}: not UTF-8 at byte {offset}"),
+    /// Tags and writes what is pending, and pushes it out to the reader of
+    /// the output (a line-by-line filter in a pipeline).
+    fn flush_through(&mut self) -> Result<()> {
+        self.flush()?;
+        self.writer.flush().map_err(self.write_err())
+    }
+
+    fn read(&mut self, input: &Input, reader: Box<dyn Read>, a: &TagArgs) -> Result<()> {
+        let name = input.name();
+        let mut docs = DocumentReader::new(reader, name.clone(), a.lines, a.skip_invalid)
+            .with_part_bytes(a.part_size);
+        while let Some(part) = docs.next_part()? {
+            self.push(name.clone(), part)?;
+            if docs.is_waiting() {
+                // The next read may wait for whoever writes the input: give
+                // them the results so far (a line-by-line filter).
+                self.flush_through()?;
+            }
+        }
+        Ok(())
     }
 }
 
-fn read_lines<W: Write>(
-    run: &mut Run<W>,
-    input: &Input,
-    reader: &mut dyn BufRead,
-    skip_invalid: bool,
-) -> Result<()> {
-    let name = input.name();
-    let mut buf = Vec::new();
-    let mut n = 0;
-    loop {
-        buf.clear();
-        let read = reader.read_until(b'\n', &mut buf).map_err(|e| Error::Io {
-            path: PathBuf::from(&name),
-            source: e,
-        })?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        if buf.ends_with(b"\n") {
-            buf.pop();
-            if buf.ends_with(b"\r") {
-                buf.pop();
-            }
-        }
-        match std::str::from_utf8(&buf) {
-            Ok(s) => run.push(name.clone(), Some(n), s.to_string())?,
-            Err(e) => {
-                let msg = not_utf8(&name, Some(n), e.valid_up_to());
-                if !skip_invalid {
-                    return Err(Error::Input { message: msg });
-                }
-                eprintln!("arabic-ner: warning: {msg}; line skipped");
-            }
-        }
-    }
-    Ok(())
-}
-
-fn read_document<W: Write>(
-    run: &mut Run<W>,
-    input: &Input,
-    reader: &mut dyn BufRead,
-    size: Option<u64>,
-    skip_invalid: bool,
-) -> Result<()> {
-    let name = input.name();
-    let io_err = |e| Error::Io {
-        path: PathBuf::from(&name),
-        source: e,
+/// Standard output, checked: if the process was started with it closed, the
+/// runtime put `/dev/null` there, and writing would lose everything silently.
+fn stdout_file() -> Result<std::fs::File> {
+    let err = |source| Error::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
     };
-    if size.is_none_or(|s| s <= WHOLE_FILE_LIMIT) {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(io_err)?;
-        return match String::from_utf8(bytes) {
-            Ok(s) => run.push(name.clone(), None, s),
-            Err(e) => {
-                let msg = not_utf8(&name, None, e.utf8_error().valid_up_to());
-                if skip_invalid {
-                    eprintln!("arabic-ner: warning: {msg}; file skipped");
-                    Ok(())
-                } else {
-                    Err(Error::Input { message: msg })
-                }
-            }
-        };
-    }
-    // A very large file: parts of about 1 MB that end at line breaks, each
-    // reported with the number of its first line.
-    let mut part = Vec::new();
-    let mut first_line = 1;
-    let mut line_no = 0;
-    let mut offset = 0usize;
-    loop {
-        let before = part.len();
-        let read = reader.read_until(b'\n', &mut part).map_err(io_err)?;
-        if read > 0 {
-            line_no += 1;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(err)?;
+        if stdout_was_closed(&fd) {
+            return Err(err(std::io::Error::other("standard output is closed")));
         }
-        if read == 0 || part.len() >= 1 << 20 {
-            if part.is_empty() {
-                break;
-            }
-            match String::from_utf8(std::mem::take(&mut part)) {
-                Ok(s) => run.push(name.clone(), Some(first_line), s)?,
-                Err(e) => {
-                    let msg = not_utf8(&name, None, offset + e.utf8_error().valid_up_to());
-                    if !skip_invalid {
-                        return Err(Error::Input { message: msg });
-                    }
-                    eprintln!("arabic-ner: warning: {msg}; part skipped");
-                }
-            }
-            offset += before + read;
-            first_line = line_no + 1;
-            if read == 0 {
-                break;
+        Ok(std::fs::File::from(fd))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = err;
+        Ok(std::fs::File::create("CONOUT$").map_err(err)?)
+    }
+}
+
+/// The runtime opens `/dev/null` read-write on a closed standard stream; a
+/// shell redirection (`> /dev/null`) opens it write-only.
+#[cfg(unix)]
+fn stdout_was_closed(fd: &std::os::fd::OwnedFd) -> bool {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(null) = std::fs::metadata("/dev/null") else {
+        return false;
+    };
+    let file = std::mem::ManuallyDrop::new(unsafe {
+        // SAFETY: a borrowed view of `fd` that is never closed (ManuallyDrop).
+        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd.as_raw_fd())
+    });
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    if !meta.file_type().is_char_device() || meta.rdev() != null.rdev() {
+        return false;
+    }
+    // SAFETY: F_GETFL reads the flags of an open descriptor.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_ACCMODE == libc::O_RDWR
+}
+
+/// Closes a file and reports what the close reports (a write that failed
+/// late, on a network file system say).
+fn close_checked(file: std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::IntoRawFd;
+        let fd = file.into_raw_fd();
+        // SAFETY: `fd` was just released by its owner and is closed once.
+        if unsafe { libc::close(fd) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
             }
         }
+        Ok(())
     }
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        drop(file);
+        Ok(())
+    }
+}
+
+/// Where the output goes.
+enum Sink {
+    Stdout(std::fs::File),
+    /// An existing special file (`/dev/null`, a FIFO): written in place.
+    Special(std::fs::File),
+    Atomic(AtomicFile),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Stdout(f) | Sink::Special(f) => f.write(buf),
+            Sink::Atomic(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(f) | Sink::Special(f) => f.flush(),
+            Sink::Atomic(f) => f.flush(),
+        }
+    }
+}
+
+fn open_sink(output: Option<&Path>) -> Result<Sink> {
+    let Some(path) = output else {
+        return Ok(Sink::Stdout(stdout_file()?));
+    };
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    // A target that exists and is not a regular file (/dev/null, a pipe) is
+    // written directly: renaming over it would replace the device itself.
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io_err)?;
+        return Ok(Sink::Special(f));
+    }
+    Ok(Sink::Atomic(AtomicFile::create(path)?))
+}
+
+/// Finishes the output: everything flushed and closed, and a file written
+/// with `--output` put in place. Any failure here is an error.
+fn close_sink(sink: Sink, name: &Path) -> Result<()> {
+    let io_err = |source| Error::Io {
+        path: name.to_path_buf(),
+        source,
+    };
+    match sink {
+        Sink::Stdout(f) | Sink::Special(f) => close_checked(f).map_err(io_err),
+        Sink::Atomic(f) => f.commit().map(|_| ()),
+    }
 }
 
 pub fn run(a: TagArgs) -> Result<()> {
-    let inputs = collect_inputs(&a.paths)?;
+    let inputs = collect_inputs(&a.paths, a.follow)?;
     let mut builder = a
         .labelling
         .apply(TaggerBuilder::default())
@@ -338,53 +477,26 @@ pub fn run(a: TagArgs) -> Result<()> {
     });
 
     // Output goes to a temporary file beside the target and replaces it only
-    // when everything succeeded, so a failure never leaves half a file. A
-    // target that exists and is not a regular file (/dev/null, a pipe) is
-    // written directly: renaming over it would replace the device itself.
-    let special = a
-        .output
-        .as_ref()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .is_some_and(|m| !m.is_file() && !m.is_dir());
-    let (sink, tmp): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = match &a.output {
-        Some(path) if special => {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|e| Error::Io {
-                    path: path.clone(),
-                    source: e,
-                })?;
-            (Box::new(std::io::BufWriter::new(file)), None)
-        }
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            })?;
-            let file = tmp.reopen().map_err(|e| Error::Io {
-                path: path.clone(),
-                source: e,
-            })?;
-            (Box::new(std::io::BufWriter::new(file)), Some(tmp))
-        }
-        None => (
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-            None,
-        ),
-    };
+    // when everything succeeded, so a failure never leaves half a file; on
+    // Ctrl-C or a termination signal the temporary file is removed.
+    let sink = open_sink(a.output.as_deref())?;
+    if matches!(sink, Sink::Atomic(_)) {
+        let _ = ctrlc::set_handler(|| {
+            arabic_ner::fs::remove_registered();
+            std::process::exit(arabic_ner::error::exit::INTERRUPTED);
+        });
+    }
     let out_name = a
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("<stdout>"));
-    let writer = Writer::new(sink, a.format, labels).map_err(|e| Error::Io {
-        path: out_name.clone(),
-        source: e,
-    })?;
+    let writer =
+        Writer::new(BufWriter::with_capacity(1 << 16, sink), a.format, labels).map_err(|e| {
+            Error::Io {
+                path: out_name.clone(),
+                source: e,
+            }
+        })?;
     let mut run = Run {
         tagger: &tagger,
         writer,
@@ -396,42 +508,28 @@ pub fn run(a: TagArgs) -> Result<()> {
         bar,
     };
     for input in &inputs {
-        let (mut reader, size): (Box<dyn BufRead>, Option<u64>) = match input {
-            Input::Stdin => (Box::new(BufReader::new(std::io::stdin().lock())), None),
-            Input::File(p) => {
-                let f = std::fs::File::open(p).map_err(|e| Error::Io {
-                    path: p.clone(),
-                    source: e,
-                })?;
-                let size = f.metadata().ok().map(|m| m.len());
-                (Box::new(BufReader::with_capacity(1 << 16, f)), size)
-            }
+        let reader: Box<dyn Read> = match input {
+            Input::Stdin => Box::new(std::io::stdin().lock()),
+            Input::File(p) => Box::new(std::fs::File::open(p).map_err(|e| Error::Io {
+                path: p.clone(),
+                source: e,
+            })?),
         };
-        if a.lines {
-            read_lines(&mut run, input, &mut reader, a.skip_invalid)?;
-        } else {
-            read_document(&mut run, input, &mut reader, size, a.skip_invalid)?;
-        }
+        run.read(input, reader, &a)?;
     }
     run.flush()?;
     if let Some(b) = &run.bar {
         b.finish_and_clear();
     }
-    let sink = run.writer.finish().map_err(|e| Error::Io {
+    let io_err = |e| Error::Io {
         path: out_name.clone(),
         source: e,
-    })?;
-    drop(sink);
-    if let (Some(tmp), Some(path)) = (tmp, &a.output) {
-        arabic_ner::model::weights::set_public_permissions(tmp.as_file(), path)?;
-        tmp.as_file().sync_all().map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        tmp.persist(path).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
-    }
-    Ok(())
+    };
+    let sink = run
+        .writer
+        .finish()
+        .map_err(io_err)?
+        .into_inner()
+        .map_err(|e| io_err(e.into_error()))?;
+    close_sink(sink, &out_name)
 }
