@@ -7,7 +7,10 @@
 //! otherwise the last sentence end the tagger's own splitter finds, then the
 //! last space, then the last character). Each part carries its offsets in its
 //! document, so that entity offsets reported from a part still index the
-//! whole document.
+//! whole document. A part is tagged with up to [`CONTEXT_BYTES`] of whole
+//! sentences of its neighbours on each side (read, not reported), so that
+//! names propagate and sentences are read in context across a cut as they
+//! are inside a part.
 //!
 //! Input is read in blocks and never waits for more than the current part:
 //! a pipe that delivers one line at a time gets each line's result as soon
@@ -15,17 +18,25 @@
 
 use std::io::{BufRead, BufReader, Read};
 
+use crate::entity::Document;
 use crate::error::{Error, Result};
 use crate::text::words::{sentence_breaks, split_words};
 
 /// Documents longer than this are read in parts of at most this size.
 pub const PART_BYTES: usize = 1 << 20;
 
+/// Text of the neighbouring parts read with a part, on each side: about
+/// twenty news sentences, the reach of name propagation.
+pub const CONTEXT_BYTES: usize = 8 << 10;
+
 /// A document, or a part of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
-    /// The text of the part.
+    /// The text to tag: the part, with the end of the previous part before
+    /// it and the start of the next after it when the document is cut.
     pub text: String,
+    /// The part itself: the byte range of `text` whose entities are reported.
+    pub core: std::ops::Range<usize>,
     /// In line mode, the 1-based number of the document's line.
     pub line: Option<usize>,
     /// 1-based index of the part when the document is cut in parts; `None`
@@ -33,10 +44,43 @@ pub struct Part {
     pub part: Option<usize>,
     /// Whether the document goes on in the next part.
     pub continues: bool,
-    /// Byte offset of the part in its document.
+    /// Byte offset of the part (`text[core]`) in its document.
     pub byte_offset: usize,
     /// Character offset of the part in its document.
     pub char_offset: usize,
+}
+
+impl Part {
+    /// The part itself, without its neighbours' text.
+    pub fn core_text(&self) -> &str {
+        &self.text[self.core.clone()]
+    }
+
+    /// What the tagger found in `text`, restricted to the part itself, with
+    /// offsets relative to [`Part::core_text`]. Entities never cross the
+    /// sentence break where a part ends.
+    pub fn keep_core(&self, mut doc: Document) -> Document {
+        let (start, end) = (self.core.start, self.core.end);
+        if start == 0 && end == self.text.len() {
+            return doc;
+        }
+        let chars_before = self.text[..start].chars().count();
+        doc.entities
+            .retain(|e| e.byte_start >= start && e.byte_end <= end);
+        for e in &mut doc.entities {
+            e.byte_start -= start;
+            e.byte_end -= start;
+            e.start -= chars_before;
+            e.end -= chars_before;
+        }
+        doc.words
+            .retain(|w| w.byte_start >= start && w.byte_end <= end);
+        for w in &mut doc.words {
+            w.byte_start -= start;
+            w.byte_end -= start;
+        }
+        doc
+    }
 }
 
 /// Reads documents (or their parts) from a byte stream.
@@ -62,6 +106,8 @@ pub struct DocumentReader<R: Read> {
     doc_chars: usize,
     input_bytes: usize,
     parts: usize,
+    /// Whole sentences at the end of the previous part, read before the next.
+    before: String,
 }
 
 impl<R: Read> DocumentReader<R> {
@@ -86,6 +132,7 @@ impl<R: Read> DocumentReader<R> {
             doc_chars: 0,
             input_bytes: 0,
             parts: 0,
+            before: String::new(),
         }
     }
 
@@ -116,7 +163,8 @@ impl<R: Read> DocumentReader<R> {
             self.doc_end = true;
             return Ok(());
         }
-        let room = self.part_bytes + 1 - self.buf.len().min(self.part_bytes);
+        let want = self.part_bytes + CONTEXT_BYTES + 1;
+        let room = want - self.buf.len().min(want - 1);
         let take = avail.len().min(room.max(1));
         let (used, end) = if self.per_line {
             match avail[..take].iter().position(|&b| b == b'\n') {
@@ -162,7 +210,7 @@ impl<R: Read> DocumentReader<R> {
                     return Ok(None);
                 }
             }
-            while !self.doc_end && self.buf.len() <= self.part_bytes {
+            while !self.doc_end && self.buf.len() <= self.part_bytes + CONTEXT_BYTES {
                 self.fill()?;
             }
             let cut = if self.doc_end && self.buf.len() <= self.part_bytes {
@@ -188,9 +236,23 @@ impl<R: Read> DocumentReader<R> {
             }
             let line = self.per_line.then_some(self.doc_line);
             let result = match String::from_utf8(bytes) {
-                Ok(text) => {
-                    self.doc_chars += text.chars().count();
+                Ok(core) => {
+                    self.doc_chars += core.chars().count();
+                    let after = if continues {
+                        context_after(&self.buf)
+                    } else {
+                        ""
+                    };
+                    let before = std::mem::take(&mut self.before);
+                    if continues {
+                        self.before = context_before(&core).to_string();
+                    }
+                    let mut text = String::with_capacity(before.len() + core.len() + after.len());
+                    text.push_str(&before);
+                    text.push_str(&core);
+                    text.push_str(after);
                     Ok(Part {
+                        core: before.len()..before.len() + core.len(),
                         text,
                         line,
                         part: part_no,
@@ -200,6 +262,7 @@ impl<R: Read> DocumentReader<R> {
                     })
                 }
                 Err(e) => {
+                    self.before.clear();
                     let bad = e.utf8_error().valid_up_to();
                     // Offsets go on as if each invalid byte were a character.
                     self.doc_chars += String::from_utf8_lossy(e.as_bytes()).chars().count();
@@ -252,6 +315,7 @@ impl<R: Read> DocumentReader<R> {
         self.parts = 0;
         self.doc_bytes = 0;
         self.doc_chars = 0;
+        self.before.clear();
     }
 }
 
@@ -259,6 +323,50 @@ impl<R: Read> Iterator for DocumentReader<R> {
     type Item = Result<Part>;
     fn next(&mut self) -> Option<Self::Item> {
         self.next_part().transpose()
+    }
+}
+
+/// The whole sentences that start `next` within [`CONTEXT_BYTES`] (valid
+/// UTF-8 only).
+fn context_after(next: &[u8]) -> &str {
+    let window = &next[..next.len().min(CONTEXT_BYTES)];
+    let valid = match std::str::from_utf8(window) {
+        Ok(s) => s,
+        Err(e) => std::str::from_utf8(&window[..e.valid_up_to()]).unwrap_or(""),
+    };
+    if valid.len() == next.len() {
+        return valid; // the rest of the document
+    }
+    let words = split_words(valid);
+    let Some(last) = words.len().checked_sub(1) else {
+        return "";
+    };
+    // The last word may be cut off: a break after it does not count.
+    match sentence_breaks(valid, &words)
+        .iter()
+        .rev()
+        .find(|&&b| b < last)
+    {
+        Some(&b) => &valid[..words[b + 1].start],
+        None => "",
+    }
+}
+
+/// The whole sentences that end `text` within [`CONTEXT_BYTES`].
+fn context_before(text: &str) -> &str {
+    let mut from = text.len().saturating_sub(CONTEXT_BYTES);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    if from == 0 {
+        return text;
+    }
+    let tail = &text[from..];
+    let words = split_words(tail);
+    // The first word may be cut off: the context starts after a break.
+    match sentence_breaks(tail, &words).first() {
+        Some(&b) if b + 1 < words.len() => &tail[words[b + 1].start..],
+        _ => "",
     }
 }
 
@@ -330,16 +438,23 @@ mod tests {
             .collect()
     }
 
-    /// The parts of each document, joined, give the document back, and
-    /// their offsets say where they are.
+    /// The parts of each document, joined, give the document back, their
+    /// offsets say where they are, and the context around each is the text
+    /// of the document next to it.
     fn check_parts(doc: &str, parts: &[Part]) {
         let mut joined = String::new();
         for (i, p) in parts.iter().enumerate() {
+            let core = p.core_text();
             assert_eq!(p.byte_offset, joined.len());
             assert_eq!(p.char_offset, joined.chars().count());
-            assert_eq!(&doc[p.byte_offset..p.byte_offset + p.text.len()], p.text);
+            assert_eq!(&doc[p.byte_offset..p.byte_offset + core.len()], core);
             assert_eq!(p.continues, i + 1 < parts.len());
-            joined.push_str(&p.text);
+            let before = &p.text[..p.core.start];
+            let after = &p.text[p.core.end..];
+            assert!(joined.ends_with(before));
+            assert!(doc[p.byte_offset + core.len()..].starts_with(after));
+            assert!(before.len() <= CONTEXT_BYTES && after.len() <= CONTEXT_BYTES);
+            joined.push_str(core);
         }
         assert_eq!(joined, doc);
     }
@@ -350,6 +465,7 @@ mod tests {
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].part, None);
         assert_eq!(parts[0].text, "سطر أول\nسطر ثان\n");
+        assert_eq!(parts[0].core, 0..parts[0].text.len());
         assert!(!parts[0].continues);
     }
 
@@ -384,8 +500,9 @@ mod tests {
         assert!(parts.len() > 5, "{}", parts.len());
         check_parts(&doc, &parts);
         for p in &parts[..parts.len() - 1] {
-            assert!(p.text.len() <= 1000);
-            assert!(p.text.ends_with(". "), "{:?}", &p.text[p.text.len() - 20..]);
+            let core = p.core_text();
+            assert!(core.len() <= 1000);
+            assert!(core.ends_with(". "), "{:?}", &core[core.len() - 20..]);
         }
         assert_eq!(parts[0].part, Some(1));
     }
@@ -397,11 +514,11 @@ mod tests {
         check_parts(&doc, &parts);
         assert!(parts[..parts.len() - 1]
             .iter()
-            .all(|p| p.text.ends_with(' ')));
+            .all(|p| p.core_text().ends_with(' ')));
         let doc = "ب".repeat(2000);
         let parts = read_all(doc.as_bytes(), false, 301);
         check_parts(&doc, &parts);
-        assert!(parts.iter().all(|p| p.text.len() <= 301));
+        assert!(parts.iter().all(|p| p.core_text().len() <= 301));
     }
 
     #[test]
@@ -418,7 +535,7 @@ mod tests {
         assert!(middle.len() > 3);
         check_parts(&long, &middle);
         assert_eq!(parts.last().unwrap().line, Some(3));
-        assert_eq!(parts.last().unwrap().text, "آخر");
+        assert_eq!(parts.last().unwrap().core_text(), "آخر");
     }
 
     #[test]
@@ -459,5 +576,84 @@ mod tests {
             let parts = read_all(doc.as_bytes(), false, size);
             check_parts(&doc, &parts);
         }
+    }
+
+    #[test]
+    fn parts_are_read_with_whole_sentences_of_their_neighbours() {
+        let doc: String = (0..3000).map(|i| format!("الجملة رقم {i} هنا. ")).collect();
+        let parts: Vec<Part> = DocumentReader::new(doc.as_bytes(), "t", false, false)
+            .with_part_bytes(20_000)
+            .map(|p| p.unwrap())
+            .collect();
+        assert!(parts.len() > 3);
+        check_parts(&doc, &parts);
+        for (i, p) in parts.iter().enumerate() {
+            let before = &p.text[..p.core.start];
+            let after = &p.text[p.core.end..];
+            assert_eq!(before.is_empty(), i == 0);
+            assert_eq!(after.is_empty(), i + 1 == parts.len());
+            // Whole sentences, and most of the context allowed.
+            if i > 0 {
+                assert!(before.starts_with("الجملة"), "{before:.40}");
+                assert!(before.len() > CONTEXT_BYTES / 2);
+            }
+            if i + 1 < parts.len() {
+                assert!(after.ends_with(". "), "{after:.40}");
+                assert!(after.len() > CONTEXT_BYTES / 2);
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_core_of_a_part_is_reported() {
+        use crate::entity::{Entity, TaggedWord};
+        let p = Part {
+            text: "😀 أ. ب ج. د.".to_string(),
+            core: "😀 أ. ".len().."😀 أ. ب ج. ".len(),
+            line: None,
+            part: Some(2),
+            continues: true,
+            byte_offset: 100,
+            char_offset: 50,
+        };
+        let entity = |text: &str, start: usize| {
+            let byte_start = p.text.find(text).unwrap();
+            Entity {
+                label: "PER".into(),
+                text: text.into(),
+                start,
+                end: start + text.chars().count(),
+                byte_start,
+                byte_end: byte_start + text.len(),
+                score: 1.0,
+                country: None,
+                date: None,
+            }
+        };
+        let word = |text: &str| {
+            let byte_start = p.text.find(text).unwrap();
+            TaggedWord {
+                byte_start,
+                byte_end: byte_start + text.len(),
+                label: "B-PER".into(),
+                sentence_end: false,
+            }
+        };
+        let doc = Document {
+            entities: vec![entity("أ", 2), entity("ب ج", 5), entity("د", 10)],
+            words: vec![word("أ"), word("ب"), word("ج"), word("د")],
+        };
+        let kept = p.keep_core(doc);
+        assert_eq!(kept.entities.len(), 1);
+        let e = &kept.entities[0];
+        assert_eq!(&p.core_text()[e.byte_start..e.byte_end], "ب ج");
+        let chars: Vec<char> = p.core_text().chars().collect();
+        assert_eq!(chars[e.start..e.end].iter().collect::<String>(), "ب ج");
+        let words: Vec<&str> = kept
+            .words
+            .iter()
+            .map(|w| &p.core_text()[w.byte_start..w.byte_end])
+            .collect();
+        assert_eq!(words, ["ب", "ج"]);
     }
 }

@@ -264,9 +264,10 @@ impl<W: Write> Run<'_, W> {
             .map(|(_, p)| p.text.as_str())
             .collect();
         let docs = self.tagger.tag_documents(&texts)?;
-        for ((source, part), doc) in self.pending.docs.iter().zip(&docs) {
+        for ((source, part), doc) in self.pending.docs.iter().zip(docs) {
+            let doc = part.keep_core(doc);
             self.writer
-                .write(&Source::of_part(source, part), &part.text, doc)
+                .write(&Source::of_part(source, part), part.core_text(), &doc)
                 .map_err(self.write_err())?;
         }
         if let Some(b) = &self.bar {
