@@ -285,19 +285,46 @@ impl<W: Write> Run<'_, W> {
         self.writer.flush().map_err(self.write_err())
     }
 
-    fn read(&mut self, input: &Input, reader: Box<dyn Read>, a: &TagArgs) -> Result<()> {
-        let name = input.name();
+    /// Reads one input to its end. A stream (a pipe, a terminal, a FIFO)
+    /// may wait for its writer: whenever nothing more is buffered, what was
+    /// read so far is tagged and written out (a line-by-line filter). A
+    /// regular file never waits, and is tagged in full batches.
+    fn read(
+        &mut self,
+        name: String,
+        reader: Box<dyn Read>,
+        stream: bool,
+        a: &TagArgs,
+    ) -> Result<()> {
         let mut docs = DocumentReader::new(reader, name.clone(), a.lines, a.skip_invalid)
             .with_part_bytes(a.part_size);
         while let Some(part) = docs.next_part()? {
             self.push(name.clone(), part)?;
-            if docs.is_waiting() {
-                // The next read may wait for whoever writes the input: give
-                // them the results so far (a line-by-line filter).
+            if stream && docs.is_waiting() {
                 self.flush_through()?;
             }
         }
         Ok(())
+    }
+}
+
+/// Whether standard input is a regular file (`< file`), which never waits.
+fn is_regular(stdin: &std::io::Stdin) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        stdin
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata().ok())
+            .is_some_and(|m| m.is_file())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = stdin;
+        false
     }
 }
 
@@ -509,14 +536,22 @@ pub fn run(a: TagArgs) -> Result<()> {
         bar,
     };
     for input in &inputs {
-        let reader: Box<dyn Read> = match input {
-            Input::Stdin => Box::new(std::io::stdin().lock()),
-            Input::File(p) => Box::new(std::fs::File::open(p).map_err(|e| Error::Io {
-                path: p.clone(),
-                source: e,
-            })?),
+        let (reader, stream): (Box<dyn Read>, bool) = match input {
+            Input::Stdin => {
+                let stdin = std::io::stdin();
+                let stream = !is_regular(&stdin);
+                (Box::new(stdin.lock()), stream)
+            }
+            Input::File(p) => {
+                let f = std::fs::File::open(p).map_err(|e| Error::Io {
+                    path: p.clone(),
+                    source: e,
+                })?;
+                let stream = f.metadata().map_or(true, |m| !m.is_file());
+                (Box::new(f), stream)
+            }
         };
-        run.read(input, reader, &a)?;
+        run.read(input.name(), reader, stream, &a)?;
     }
     run.flush()?;
     if let Some(b) = &run.bar {
