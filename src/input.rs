@@ -656,4 +656,45 @@ mod tests {
             .collect();
         assert_eq!(words, ["ب", "ج"]);
     }
+
+    proptest::proptest! {
+        /// Any text, any part size, either mode: the parts of each document
+        /// give it back, with their offsets; and bytes that are not UTF-8
+        /// give an error, never a panic.
+        #[test]
+        fn any_text_reads_back_from_its_parts(
+            text in "(\\PC|[ .\n؟!])*",
+            part in 64usize..400,
+            per_line: bool,
+        ) {
+            let parts: Vec<Part> = DocumentReader::new(text.as_bytes(), "t", per_line, false)
+                .with_part_bytes(part)
+                .map(|p| p.unwrap())
+                .collect();
+            if per_line {
+                let lines: Vec<&str> = text.lines().collect();
+                let mut by_line: Vec<Vec<Part>> = vec![Vec::new(); lines.len()];
+                for p in parts {
+                    by_line[p.line.unwrap() - 1].push(p);
+                }
+                for (line, ps) in lines.iter().zip(&by_line) {
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    check_parts(line, ps);
+                }
+            } else {
+                check_parts(&text, &parts);
+            }
+        }
+
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000), part in 64usize..300, per_line: bool) {
+            for skip in [false, true] {
+                for p in DocumentReader::new(&bytes[..], "t", per_line, skip).with_part_bytes(part) {
+                    if let Ok(p) = p {
+                        proptest::prop_assert!(p.core.end <= p.text.len());
+                    }
+                }
+            }
+        }
+    }
 }
