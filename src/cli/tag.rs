@@ -335,6 +335,9 @@ fn stdout_file() -> Result<std::fs::File> {
         path: PathBuf::from("<stdout>"),
         source,
     };
+    if crate::STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(err(std::io::Error::other("standard output is closed")));
+    }
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
@@ -342,40 +345,17 @@ fn stdout_file() -> Result<std::fs::File> {
             .as_fd()
             .try_clone_to_owned()
             .map_err(err)?;
-        if stdout_was_closed(&fd) {
-            return Err(err(std::io::Error::other("standard output is closed")));
-        }
         Ok(std::fs::File::from(fd))
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
-        let _ = err;
-        Ok(std::fs::File::create("CONOUT$").map_err(err)?)
+        use std::os::windows::io::AsHandle;
+        let h = std::io::stdout()
+            .as_handle()
+            .try_clone_to_owned()
+            .map_err(err)?;
+        Ok(std::fs::File::from(h))
     }
-}
-
-/// The runtime opens `/dev/null` read-write on a closed standard stream; a
-/// shell redirection (`> /dev/null`) opens it write-only.
-#[cfg(unix)]
-fn stdout_was_closed(fd: &std::os::fd::OwnedFd) -> bool {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let Ok(null) = std::fs::metadata("/dev/null") else {
-        return false;
-    };
-    let file = std::mem::ManuallyDrop::new(unsafe {
-        // SAFETY: a borrowed view of `fd` that is never closed (ManuallyDrop).
-        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd.as_raw_fd())
-    });
-    let Ok(meta) = file.metadata() else {
-        return false;
-    };
-    if !meta.file_type().is_char_device() || meta.rdev() != null.rdev() {
-        return false;
-    }
-    // SAFETY: F_GETFL reads the flags of an open descriptor.
-    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-    flags >= 0 && flags & libc::O_ACCMODE == libc::O_RDWR
 }
 
 /// Closes a file and reports what the close reports (a write that failed
