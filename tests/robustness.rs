@@ -1322,7 +1322,7 @@ fn input_files_in_the_wrong_encoding() {
         let p = path.to_str().expect("path");
         let m = model.to_str().expect("path");
         let out = run_with_stdin(&["tag", "--model", m, p], "");
-        assert_clear_error(&out, 3, &[&format!("{p}: not UTF-8")]);
+        assert_clear_error(&out, 3, &[&format!("{p}:{line}: not UTF-8 at byte")]);
         let out = run_with_stdin(&["tag", "--model", m, "--lines", p], "");
         assert_clear_error(&out, 3, &[&format!("{p}:{line}: not UTF-8")]);
         let out = run_with_stdin(&["tag", "--model", m, "--lines", "--skip-invalid", p], "");
