@@ -761,3 +761,41 @@ fn pretrain_writes_a_base_and_names_bad_text() {
     assert!(stderr(&out).contains("bad.txt:2"), "{}", stderr(&out));
     assert!(!s.path("bad").join("config.json").exists());
 }
+
+#[test]
+fn import_e5_names_bad_input_with_its_exit_code() {
+    let s = Setup::new();
+    let tok = s.write("tokenizer.json", "{}");
+    let out = s.path("base");
+    let import = |bin: &Path| {
+        s.run(
+            &[
+                "import-e5",
+                "--bin",
+                bin.to_str().unwrap(),
+                "--tokenizer",
+                tok.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let missing = s.path("missing.bin");
+    let o = import(&missing);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).contains("missing.bin"), "{}", stderr(&o));
+    let garbled = s.write("garbled.bin", vec![0x5au8; 4096]);
+    let o = import(&garbled);
+    assert_exit(&o, 4);
+    assert!(
+        stderr(&o).contains("garbled.bin: bad magic"),
+        "{}",
+        stderr(&o)
+    );
+    let truncated = s.write("truncated.bin", b"E5S1\x01\x00\x00\x00\x80\x01");
+    let o = import(&truncated);
+    assert_exit(&o, 4);
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
