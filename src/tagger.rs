@@ -578,9 +578,36 @@ impl Tagger {
         }
     }
 
-    /// Labels of pre-split words, one list per sentence (for evaluation).
-    /// Words are normalized here as in [`Tagger::tag`].
+    /// Labels of pre-split words, one list per sentence (for evaluation),
+    /// all sentences one text. Words are normalized here as in
+    /// [`Tagger::tag`].
     pub fn label_words<S: AsRef<str>>(&self, sentences: &[Vec<S>]) -> Result<Vec<Vec<String>>> {
+        self.label_documents(sentences, &[0..sentences.len()])
+    }
+
+    /// Labels of pre-split words, as [`Tagger::label_words`], with the
+    /// sentences cut into documents (`documents` are consecutive ranges of
+    /// `sentences`, as [`document_ranges`](crate::train::data::document_ranges)
+    /// gives them): sentences are read with their neighbours, and names
+    /// propagate, only within a document.
+    pub fn label_documents<S: AsRef<str>>(
+        &self,
+        sentences: &[Vec<S>],
+        documents: &[Range<usize>],
+    ) -> Result<Vec<Vec<String>>> {
+        let covered = documents
+            .iter()
+            .all(|d| d.start <= d.end && d.end <= sentences.len())
+            && documents.windows(2).all(|p| p[0].end == p[1].start)
+            && documents.first().is_none_or(|d| d.start == 0)
+            && documents
+                .last()
+                .map_or(sentences.is_empty(), |d| d.end == sentences.len());
+        if !covered {
+            return Err(Error::Usage(
+                "documents must be consecutive ranges covering every sentence".into(),
+            ));
+        }
         let normed: Vec<Vec<String>> = sentences
             .iter()
             .map(|s| {
@@ -593,10 +620,10 @@ impl Tagger {
             .iter()
             .map(|s| s.iter().map(String::as_str).collect())
             .collect();
-        // The sentences of a labelled file are read as one text.
-        let whole = 0..seqs.len();
-        let mut scores = self.score_sentences(&seqs, std::slice::from_ref(&whole))?;
-        self.propagate_names(&seqs, &mut scores);
+        let mut scores = self.score_sentences(&seqs, documents)?;
+        for d in documents {
+            self.propagate_names(&seqs[d.clone()], &mut scores[d.clone()]);
+        }
         Ok(scores
             .into_iter()
             .map(|s| {

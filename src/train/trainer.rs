@@ -9,7 +9,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
-use super::data::{read_conll, LabelMap, ReadOptions, Sentence};
+use super::data::{document_ranges, read_conll, LabelMap, ReadOptions, Sentence};
 use super::metrics::{entity_types, keep_types, score, Scores};
 use super::optim::{linear_schedule, Fit, Param};
 use crate::error::{Error, Result};
@@ -196,7 +196,9 @@ fn corpus_types(sentences: &[Sentence]) -> BTreeSet<String> {
 }
 
 /// Joins runs of consecutive sentences of up to `budget` pieces
-/// ([`sentence_runs`]); a budget of 0 leaves the sentences as they are.
+/// ([`sentence_runs`]), never across a document boundary
+/// ([`Sentence::doc_start`]); a budget of 0 leaves the sentences as they
+/// are.
 pub(crate) fn join_runs(
     sentences: Vec<Sentence>,
     tok: &WordTokenizer,
@@ -213,10 +215,15 @@ pub(crate) fn join_runs(
             Ok(tok.encode_words(&words)?.ids.len())
         })
         .collect::<Result<Vec<usize>>>()?;
-    Ok(sentence_runs(&pieces, budget)
-        .into_iter()
-        .map(|r| Sentence::join(&sentences[r]))
-        .collect())
+    let mut out = Vec::new();
+    for doc in document_ranges(&sentences) {
+        for r in sentence_runs(&pieces[doc.clone()], budget) {
+            out.push(Sentence::join(
+                &sentences[doc.start + r.start..doc.start + r.end],
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Reads a corpus, with errors that name the file and line.
