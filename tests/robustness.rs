@@ -1438,7 +1438,7 @@ fn train_options_out_of_range_are_usage_errors_before_anything_is_written() {
         (vec!["--lr", "NaN"], "--lr"),
         (vec!["--lr", "inf"], "--lr"),
         (vec!["--lr=-0.001"], "--lr"),
-        (vec!["--lr", "0"], "--lr"),
+        (vec!["--lr", "1.5"], "--lr"),
         (vec!["--warmup", "1.5"], "--warmup"),
         (vec!["--warmup", "NaN"], "--warmup"),
         (vec!["--dropout", "1"], "--dropout"),

@@ -61,29 +61,25 @@ pub struct Fit {
 
 impl Fit {
     /// Rejects settings that leave nothing to run or are not numbers in
-    /// their range: a learning rate in (0, 1], warm-up and weight decay in
-    /// [0, 1], clipping at 0 (off) or above.
+    /// their range: a learning rate, warm-up and weight decay in [0, 1],
+    /// clipping at 0 (off) or above.
     pub fn check(&self) -> Result<()> {
         if self.batch_size == 0 || self.epochs == 0 {
             return Err(Error::Usage(
                 "--batch-size and --epochs must be positive".into(),
             ));
         }
-        let within = |name: &str, v: f64, lo: f64, hi: f64, open_lo: bool| {
-            let ok = v.is_finite() && v <= hi && if open_lo { v > lo } else { v >= lo };
-            if ok {
+        let within = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
                 Ok(())
             } else {
-                let left = if open_lo { "(" } else { "[" };
-                Err(Error::Usage(format!(
-                    "--{name} {v} is not in {left}{lo}, {hi}]"
-                )))
+                Err(Error::Usage(format!("--{name} {v} is not in [{lo}, {hi}]")))
             }
         };
-        within("lr", self.lr, 0.0, 1.0, true)?;
-        within("warmup", self.warmup, 0.0, 1.0, false)?;
-        within("weight-decay", self.weight_decay, 0.0, 1.0, false)?;
-        within("clip", self.clip, 0.0, f64::MAX, false)?;
+        within("lr", self.lr, 0.0, 1.0)?;
+        within("warmup", self.warmup, 0.0, 1.0)?;
+        within("weight-decay", self.weight_decay, 0.0, 1.0)?;
+        within("clip", self.clip, 0.0, f64::INFINITY)?;
         Ok(())
     }
 
