@@ -499,7 +499,7 @@ impl Tagger {
             let places = types.contains("LOC") || types.contains("GPE");
             let unknown: Vec<&str> = wanted
                 .iter()
-                .filter(|l| !types.contains(*l) && !(l.as_str() == COUNTRY_LABEL && places))
+                .filter(|l| !(types.contains(*l) || (l.as_str() == COUNTRY_LABEL && places)))
                 .map(String::as_str)
                 .collect();
             if !unknown.is_empty() {
@@ -679,7 +679,8 @@ impl Tagger {
     /// all sentences one text. Words are normalized here as in
     /// [`Tagger::tag`].
     pub fn label_words<S: AsRef<str>>(&self, sentences: &[Vec<S>]) -> Result<Vec<Vec<String>>> {
-        self.label_documents(sentences, &[0..sentences.len()])
+        let whole = 0..sentences.len();
+        self.label_documents(sentences, std::slice::from_ref(&whole))
     }
 
     /// Labels of pre-split words, as [`Tagger::label_words`], with the
