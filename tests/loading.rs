@@ -696,6 +696,21 @@ fn a_vocab_txt_without_its_unknown_token_fails_at_load() {
     let text = std::fs::read_to_string(&vocab).unwrap();
     std::fs::write(&vocab, text.replacen("[UNK]\n", "<unk>\n", 1)).unwrap();
     assert_names(dir.path(), Some("vocab.txt"), "unknown token");
+
+    // The same fault in a tokenizer.json: its WordPiece names an unknown
+    // token its vocabulary lacks. Found by encoding characters no
+    // vocabulary holds, once, at load.
+    let dir = ModelSpec::oracle().tokenizer(TokFiles::Json).build();
+    let path = dir.path().join("tokenizer.json");
+    let mut tok: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    tok["model"]["unk_token"] = json!("[NOPE]");
+    std::fs::write(&path, tok.to_string()).unwrap();
+    assert_names(
+        dir.path(),
+        Some("tokenizer.json"),
+        "cannot encode characters outside the vocabulary",
+    );
 }
 
 #[test]
