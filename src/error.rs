@@ -149,3 +149,22 @@ fn one_line(message: String) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensor_errors_are_one_line_without_their_backtrace() {
+        let inner = candle_core::Error::Msg("shape mismatch\nin matmul".into());
+        let traced = candle_core::Error::WithBacktrace {
+            inner: Box::new(inner),
+            backtrace: Box::new(std::backtrace::Backtrace::force_capture()),
+        };
+        let e = Error::Tensor(traced.context("loading layer 3"));
+        assert_eq!(
+            e.to_string(),
+            "tensor error: loading layer 3: shape mismatch; in matmul"
+        );
+    }
+}
