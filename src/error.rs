@@ -25,7 +25,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// The tensor library failed; with a correct model this is a bug.
-    #[error("tensor error: {0}")]
+    #[error("tensor error: {}", tensor_message(.0))]
     Tensor(#[from] candle_core::Error),
     /// Work stopped on request (Ctrl-C) after saving what could be saved.
     #[error("interrupted")]
@@ -87,6 +87,51 @@ impl Error {
     }
 }
 
+/// A file that could not be read: missing (or a folder where a file was
+/// expected) is bad input, exit 3; any other failure is one of the system,
+/// exit 5.
+pub(crate) fn input_or_io(path: &Path, source: std::io::Error) -> Error {
+    use std::io::ErrorKind;
+    match source.kind() {
+        ErrorKind::NotFound | ErrorKind::IsADirectory => {
+            Error::input(format!("{}: cannot read: {source}", path.display()))
+        }
+        _ => Error::io(path, source),
+    }
+}
+
+/// A malformed model file, from an error whose message starts with the
+/// file's path (which [`Error::Model`] writes itself).
+pub(crate) fn model_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    let text = e.to_string();
+    let prefix = format!("{}: ", path.display());
+    let message = text.strip_prefix(&prefix).unwrap_or(&text);
+    Error::model(path, message)
+}
+
+/// A tensor-library error as one line, without the backtrace it carries
+/// when `RUST_BACKTRACE` is set: context and inner messages joined by `: `.
+pub fn tensor_message(e: &candle_core::Error) -> String {
+    use candle_core::Error as E;
+    let text = match e {
+        E::WithBacktrace { inner, .. } => return tensor_message(inner),
+        E::Context { inner, context } => format!("{context}: {}", tensor_message(inner)),
+        E::WithPath { inner, path } => format!("{}: {}", path.display(), tensor_message(inner)),
+        other => other.to_string(),
+    };
+    one_line_spaced(&text)
+}
+
+/// Joins the lines of a message with `; `, so that it stays one line.
+fn one_line_spaced(text: &str) -> String {
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    one_line(parts.join("; "))
+}
+
 /// Escapes control characters (`\n` and the like), which messages quoting
 /// file contents can hold, so that a message stays one line.
 fn one_line(message: String) -> String {
@@ -103,4 +148,23 @@ fn one_line(message: String) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensor_errors_are_one_line_without_their_backtrace() {
+        let inner = candle_core::Error::Msg("shape mismatch\nin matmul".into());
+        let traced = candle_core::Error::WithBacktrace {
+            inner: Box::new(inner),
+            backtrace: Box::new(std::backtrace::Backtrace::force_capture()),
+        };
+        let e = Error::Tensor(traced.context("loading layer 3"));
+        assert_eq!(
+            e.to_string(),
+            "tensor error: loading layer 3: shape mismatch; in matmul"
+        );
+    }
 }

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use crate::entity::{Document, Entity, TaggedWord};
 use crate::error::{Error, Result};
+use crate::model::config::MAX_ENTITY_BIAS;
 use crate::model::packed::{PackedBert, Threads};
 use crate::model::tokenizer::EncodedWords;
 use crate::model::{sentence_runs, windows, NerModel};
@@ -165,6 +166,24 @@ pub struct TaggerBuilder {
     model: Option<String>,
     ensemble: Vec<String>,
     opts: TagOptions,
+    /// The stride was asked for (and must then be below the window).
+    stride_set: bool,
+}
+
+/// Most worker threads a caller may ask for: more than any machine this
+/// runs on has cores, and few enough that a typo (`--threads 100000`) is
+/// caught rather than starting that many threads.
+pub const MAX_THREADS: usize = 1024;
+
+/// Checks a number of worker threads: 1 to [`MAX_THREADS`].
+pub fn check_threads(n: usize) -> Result<usize> {
+    if (1..=MAX_THREADS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::Usage(format!(
+            "--threads {n} is not in 1..={MAX_THREADS}"
+        )))
+    }
 }
 
 impl TaggerBuilder {
@@ -189,17 +208,21 @@ impl TaggerBuilder {
         self
     }
 
+    /// Windows run through the model together (at least 1).
     pub fn batch_size(mut self, n: usize) -> Self {
-        self.opts.batch_size = n.max(1);
+        self.opts.batch_size = n;
         self
     }
-    /// Most word pieces in a window (at most the model's limit).
+    /// Most word pieces in a window (at least 1; at most the model's
+    /// limit, which a larger number is cut to).
     pub fn max_pieces(mut self, n: usize) -> Self {
-        self.opts.max_pieces = Some(n.max(1));
+        self.opts.max_pieces = Some(n);
         self
     }
+    /// Pieces shared by consecutive windows; must be below the window.
     pub fn stride(mut self, n: usize) -> Self {
         self.opts.stride = n;
+        self.stride_set = true;
         self
     }
     /// Pieces of consecutive sentences read together (0: each alone).
@@ -250,21 +273,61 @@ impl TaggerBuilder {
         self.opts.propagate_names = on;
         self
     }
-    /// Loads the model.
+    /// Checks the options and loads the model. Options out of range are
+    /// [`Error::Usage`]: a batch size or window of 0, a stride not below
+    /// the window, a score or bias that is not a finite number, a
+    /// reference date outside the years 0000–9999, types the model does not
+    /// have in [`labels`](Self::labels).
     pub fn build(self) -> Result<Tagger> {
+        self.check_options()?;
         let model = match &self.model {
             Some(spec) => NerModel::load(spec)?,
             None => NerModel::from_dir(&crate::model::default_model_dir())?,
         };
-        if self.ensemble.is_empty() {
-            return Ok(Tagger::with_model(model, self.opts));
+        let tagger = if self.ensemble.is_empty() {
+            Tagger::with_model(model, self.opts)
+        } else {
+            let members = self
+                .ensemble
+                .iter()
+                .map(|spec| NerModel::load(spec))
+                .collect::<Result<Vec<_>>>()?;
+            Tagger::with_ensemble(model, members, self.opts)?
+        };
+        tagger.check_model_options(self.stride_set)?;
+        Ok(tagger)
+    }
+
+    /// The checks that need no model.
+    fn check_options(&self) -> Result<()> {
+        let o = &self.opts;
+        if o.batch_size == 0 {
+            return Err(Error::Usage("--batch-size must be at least 1".into()));
         }
-        let members = self
-            .ensemble
-            .iter()
-            .map(|spec| NerModel::load(spec))
-            .collect::<Result<Vec<_>>>()?;
-        Tagger::with_ensemble(model, members, self.opts)
+        if o.max_pieces == Some(0) {
+            return Err(Error::Usage("--max-length must be at least 1".into()));
+        }
+        if !o.min_score.is_finite() {
+            return Err(Error::Usage(format!(
+                "--min-score {} is not a number",
+                o.min_score
+            )));
+        }
+        if let Some(b) = o.entity_bias {
+            if !b.is_finite() || b.abs() > MAX_ENTITY_BIAS {
+                return Err(Error::Usage(format!(
+                    "--entity-bias {b} is not a number in [-{MAX_ENTITY_BIAS}, {MAX_ENTITY_BIAS}]"
+                )));
+            }
+        }
+        if let Some(d) = o.reference_date {
+            if !d.is_valid() || !(0..=9999).contains(&d.year) {
+                return Err(Error::Usage(format!(
+                    "--reference-date {d} is not a date of the years 0000-9999"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -418,6 +481,40 @@ impl Tagger {
         }
         tagger.members = members.into_iter().map(|m| m.net).collect();
         Ok(tagger)
+    }
+
+    /// The checks of [`TaggerBuilder::build`] that need the model: the
+    /// stride (when asked for) below the window, and `labels` among the
+    /// model's types.
+    fn check_model_options(&self, stride_set: bool) -> Result<()> {
+        let window = self.max_pieces();
+        if stride_set && self.opts.stride >= window {
+            return Err(Error::Usage(format!(
+                "--stride {} is not below the window of {window} pieces (--max-length, or the model's limit)",
+                self.opts.stride
+            )));
+        }
+        if let Some(wanted) = &self.opts.labels {
+            let types = self.entity_types();
+            let places = types.contains("LOC") || types.contains("GPE");
+            let unknown: Vec<&str> = wanted
+                .iter()
+                .filter(|l| !(types.contains(*l) || (l.as_str() == COUNTRY_LABEL && places)))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                let mut has: Vec<String> = types.into_iter().collect();
+                if places {
+                    has.push(COUNTRY_LABEL.to_string());
+                }
+                return Err(Error::Usage(format!(
+                    "--labels: the model has no type {} (it has {})",
+                    unknown.join(", "),
+                    has.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The model.
@@ -578,9 +675,37 @@ impl Tagger {
         }
     }
 
-    /// Labels of pre-split words, one list per sentence (for evaluation).
-    /// Words are normalized here as in [`Tagger::tag`].
+    /// Labels of pre-split words, one list per sentence (for evaluation),
+    /// all sentences one text. Words are normalized here as in
+    /// [`Tagger::tag`].
     pub fn label_words<S: AsRef<str>>(&self, sentences: &[Vec<S>]) -> Result<Vec<Vec<String>>> {
+        let whole = 0..sentences.len();
+        self.label_documents(sentences, std::slice::from_ref(&whole))
+    }
+
+    /// Labels of pre-split words, as [`Tagger::label_words`], with the
+    /// sentences cut into documents (`documents` are consecutive ranges of
+    /// `sentences`, as [`document_ranges`](crate::train::data::document_ranges)
+    /// gives them): sentences are read with their neighbours, and names
+    /// propagate, only within a document.
+    pub fn label_documents<S: AsRef<str>>(
+        &self,
+        sentences: &[Vec<S>],
+        documents: &[Range<usize>],
+    ) -> Result<Vec<Vec<String>>> {
+        let covered = documents
+            .iter()
+            .all(|d| d.start <= d.end && d.end <= sentences.len())
+            && documents.windows(2).all(|p| p[0].end == p[1].start)
+            && documents.first().is_none_or(|d| d.start == 0)
+            && documents
+                .last()
+                .map_or(sentences.is_empty(), |d| d.end == sentences.len());
+        if !covered {
+            return Err(Error::Usage(
+                "documents must be consecutive ranges covering every sentence".into(),
+            ));
+        }
         let normed: Vec<Vec<String>> = sentences
             .iter()
             .map(|s| {
@@ -593,10 +718,10 @@ impl Tagger {
             .iter()
             .map(|s| s.iter().map(String::as_str).collect())
             .collect();
-        // The sentences of a labelled file are read as one text.
-        let whole = 0..seqs.len();
-        let mut scores = self.score_sentences(&seqs, std::slice::from_ref(&whole))?;
-        self.propagate_names(&seqs, &mut scores);
+        let mut scores = self.score_sentences(&seqs, documents)?;
+        for d in documents {
+            self.propagate_names(&seqs[d.clone()], &mut scores[d.clone()]);
+        }
         Ok(scores
             .into_iter()
             .map(|s| {
@@ -609,7 +734,7 @@ impl Tagger {
 
     fn max_pieces(&self) -> usize {
         let limit = self.model.max_pieces();
-        self.opts.max_pieces.map_or(limit, |m| m.min(limit))
+        self.opts.max_pieces.map_or(limit, |m| m.min(limit)).max(1)
     }
 
     fn context_pieces(&self) -> usize {

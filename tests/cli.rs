@@ -1077,3 +1077,94 @@ fn pretrain_writes_a_base_and_names_bad_text() {
     assert!(stderr(&out).contains("bad.txt:2"), "{}", stderr(&out));
     assert!(!s.path("bad").join("config.json").exists());
 }
+
+/// The oracle's words in CoNLL-2003 layout: document lines, then
+/// `word POS chunk NER`, tags in IOB1 as the original files have them.
+const CONLL_2003: &str = "-DOCSTART- -X- -X- O\n\n\
+زار VBD B-VP O\nسمير NNP B-NP I-PER\nالخطيب NNP I-NP I-PER\nفرنسا NNP B-NP I-LOC\n. . O O\n\n\
+-DOCSTART- -X- -X- O\n\n\
+وصل VBD B-VP O\nالرئيس NN B-NP O\nإلى IN B-PP O\nمصر NNP B-NP I-LOC\n";
+
+#[test]
+fn eval_and_train_read_conll_2003_files() {
+    let s = Setup::new();
+    let data = s.write("conll2003.txt", CONLL_2003);
+    let model = s.model();
+    let out = s.run(
+        &[
+            "eval",
+            "--model",
+            &model,
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    assert_eq!(v["sentences"], 2, "{v}");
+    assert_eq!(v["words"], 9, "{v}");
+    assert_eq!(v["per_type"]["PER"]["support"], 1, "{v}");
+    assert_eq!(v["per_type"]["LOC"]["support"], 2, "{v}");
+    assert_eq!(v["micro"]["f1"], 1.0, "{v}");
+    // Training reads it too: its types, from the last column.
+    let out_dir = s.path("trained");
+    let out = s.run(
+        &[
+            "train",
+            "--base",
+            &model,
+            "--train",
+            data.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--context",
+            "64",
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    assert!(stderr(&out).contains("training on"), "{}", stderr(&out));
+    assert!(out_dir.join("config.json").is_file());
+}
+
+#[test]
+fn import_e5_names_bad_input_with_its_exit_code() {
+    let s = Setup::new();
+    let tok = s.write("tokenizer.json", "{}");
+    let out = s.path("base");
+    let import = |bin: &Path| {
+        s.run(
+            &[
+                "import-e5",
+                "--bin",
+                bin.to_str().unwrap(),
+                "--tokenizer",
+                tok.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let missing = s.path("missing.bin");
+    let o = import(&missing);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).contains("missing.bin"), "{}", stderr(&o));
+    let garbled = s.write("garbled.bin", vec![0x5au8; 4096]);
+    let o = import(&garbled);
+    assert_exit(&o, 4);
+    assert!(
+        stderr(&o).contains("garbled.bin: bad magic"),
+        "{}",
+        stderr(&o)
+    );
+    let truncated = s.write("truncated.bin", b"E5S1\x01\x00\x00\x00\x80\x01");
+    let o = import(&truncated);
+    assert_exit(&o, 4);
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+    assert!(!out.exists());
+}

@@ -569,3 +569,168 @@ fn an_ensemble_of_models_that_differ_is_refused_with_the_folder_named() {
     assert!(err.contains("pieces a window"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// Shape invariants and numbers checked at load
+// ---------------------------------------------------------------------------
+
+/// A random model folder whose weights are `edit`ed tensors of its own.
+fn model_with_tensors(
+    storage: Storage,
+    edit: impl FnOnce(&mut Vec<(String, Tensor)>),
+) -> tempfile::TempDir {
+    let spec = ModelSpec::random(5);
+    let dir = spec.build();
+    let mut tensors = spec.tensors(pieces().len(), LABELS.len());
+    edit(&mut tensors);
+    save_safetensors(&tensors, &dir.path().join("model.safetensors"), storage).unwrap();
+    dir
+}
+
+/// Replaces one value of the tensor `name` (at flat index `at`).
+fn poke(tensors: &mut [(String, Tensor)], name: &str, at: usize, value: f32) {
+    let (_, t) = tensors
+        .iter_mut()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no tensor {name}"));
+    let shape = t.dims().to_vec();
+    let mut v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    v[at] = value;
+    *t = Tensor::from_vec(v, shape, &Device::Cpu).unwrap();
+}
+
+#[test]
+fn a_classifier_without_labels_is_refused_at_load() {
+    // id2label empty and a classifier of shape [0, hidden]: consistent with
+    // each other, and nothing a tagger can decode into.
+    let spec = ModelSpec::random(5);
+    let dir = spec.build();
+    write_config(dir.path(), &spec.config(pieces().len(), &[]));
+    let tensors = spec.tensors(pieces().len(), 0);
+    save_safetensors(
+        &tensors,
+        &dir.path().join("model.safetensors"),
+        Storage::F32,
+    )
+    .unwrap();
+    assert_names(dir.path(), Some("config.json"), "id2label is empty");
+}
+
+#[test]
+fn non_finite_weights_are_refused_at_load_naming_the_tensor() {
+    let cases: [(&str, usize, f32); 4] = [
+        ("bert.encoder.layer.1.output.dense.weight", 17, f32::NAN),
+        ("bert.embeddings.word_embeddings.weight", 0, f32::INFINITY),
+        ("classifier.bias", 3, f32::NEG_INFINITY),
+        ("bert.embeddings.LayerNorm.weight", 31, f32::NAN),
+    ];
+    for (name, at, value) in cases {
+        let dir = model_with_tensors(Storage::F32, |t| poke(t, name, at, value));
+        let plain = name.trim_start_matches("bert.");
+        let (_, message, shown) = model_error(dir.path());
+        assert!(message.contains("non-finite"), "{shown}");
+        assert!(message.contains(plain), "{shown}");
+        assert!(message.contains(&format!("index {at}")), "{shown}");
+    }
+    // Stored as int8, a matrix is finite when its scales are: a NaN scale
+    // is refused.
+    let name = "bert.encoder.layer.0.intermediate.dense.weight";
+    let dir = model_with_tensors(Storage::Int8, |_| {});
+    let st = dir.path().join("model.safetensors");
+    let mut bytes = std::fs::read(&st).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let start = header[format!("{name}.q8_scale")]["data_offsets"][0]
+        .as_u64()
+        .unwrap() as usize;
+    let at = 8 + n + start + 4 * 2;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&st, &bytes).unwrap();
+    assert_names(
+        dir.path(),
+        Some("model.safetensors"),
+        "encoder.layer.0.intermediate.dense.weight",
+    );
+    // The same model without the NaN loads, in both storages.
+    for storage in [Storage::F32, Storage::Int8] {
+        let dir = model_with_tensors(storage, |_| {});
+        NerModel::from_dir(dir.path()).expect("finite weights load");
+    }
+}
+
+#[test]
+fn numbers_of_the_config_out_of_range_are_refused() {
+    let cases = [
+        ("layer_norm_eps", json!(0.0), "layer_norm_eps"),
+        ("layer_norm_eps", json!(-1e-12), "layer_norm_eps"),
+        // Positive, but 0 once the layer norms take it as f32.
+        ("layer_norm_eps", json!(1e-50), "layer_norm_eps"),
+        ("hidden_dropout_prob", json!(1.5), "hidden_dropout_prob"),
+        (
+            "attention_probs_dropout_prob",
+            json!(-0.1),
+            "attention_probs_dropout_prob",
+        ),
+        ("arabic_ner", json!({"entity_bias": 1e9}), "entity_bias"),
+        ("intermediate_size", json!(0), "intermediate_size"),
+        ("num_attention_heads", json!(3), "num_attention_heads"),
+        ("intermediate_size", json!(1u64 << 40), "intermediate_size"),
+    ];
+    for (key, value, needle) in cases {
+        let dir = ModelSpec::random(5).build();
+        let mut cfg = read_config(dir.path());
+        cfg[key] = value.clone();
+        write_config(dir.path(), &cfg);
+        let (_, message, shown) = model_error(dir.path());
+        assert!(message.contains(needle), "{key} = {value}: {shown}");
+    }
+}
+
+#[test]
+fn a_vocab_txt_without_its_unknown_token_fails_at_load() {
+    // tokenizer_config.json names [UNK]; the vocabulary has <unk> in its
+    // place. WordPiece needs its own unknown token for any word it cannot
+    // split, so the first rare word would fail: refused at load.
+    let dir = ModelSpec::oracle().tokenizer(TokFiles::Vocab).build();
+    let vocab = dir.path().join("vocab.txt");
+    let text = std::fs::read_to_string(&vocab).unwrap();
+    std::fs::write(&vocab, text.replacen("[UNK]\n", "<unk>\n", 1)).unwrap();
+    assert_names(dir.path(), Some("vocab.txt"), "unknown token");
+
+    // The same fault in a tokenizer.json: its WordPiece names an unknown
+    // token its vocabulary lacks. Found by encoding characters no
+    // vocabulary holds, once, at load.
+    let dir = ModelSpec::oracle().tokenizer(TokFiles::Json).build();
+    let path = dir.path().join("tokenizer.json");
+    let mut tok: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    tok["model"]["unk_token"] = json!("[NOPE]");
+    std::fs::write(&path, tok.to_string()).unwrap();
+    assert_names(
+        dir.path(),
+        Some("tokenizer.json"),
+        "cannot encode characters outside the vocabulary",
+    );
+}
+
+#[test]
+fn a_large_file_that_is_not_safetensors_fails_at_once() {
+    // Three gigabytes (sparse: no disk used) whose header length is
+    // garbage: refused from its first bytes, without reading the rest.
+    let dir = ModelSpec::random(5).build();
+    let st = dir.path().join("model.safetensors");
+    let f = std::fs::File::create(&st).unwrap();
+    f.set_len(3 << 30).unwrap();
+    drop(f);
+    let t0 = std::time::Instant::now();
+    assert_names(
+        dir.path(),
+        Some("model.safetensors"),
+        "not a valid safetensors",
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "{:?} to refuse a large file",
+        t0.elapsed()
+    );
+}

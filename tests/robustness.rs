@@ -1335,3 +1335,177 @@ fn input_files_in_the_wrong_encoding() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Options and numbers out of range; messages kept to one line
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_model_without_labels_exits_4_for_tag_and_eval() {
+    let spec = ModelSpec::random(4);
+    let dir = spec.build();
+    common::write_config(dir.path(), &spec.config(common::pieces().len(), &[]));
+    let tensors = spec.tensors(common::pieces().len(), 0);
+    arabic_ner::model::weights::save_safetensors(
+        &tensors,
+        &dir.path().join("model.safetensors"),
+        arabic_ner::model::weights::Storage::F32,
+    )
+    .expect("save");
+    let model = dir.path().to_str().expect("UTF-8 path");
+    assert_clear_error(&tag_model(dir.path()), 4, &["config.json", "id2label"]);
+    let data = dir.path().join("dev.txt");
+    std::fs::write(&data, "سمير B-PER\nزار O\n").expect("write");
+    let out = run_with_stdin(
+        &[
+            "eval",
+            "--model",
+            model,
+            "--data",
+            data.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert_clear_error(&out, 4, &["config.json", "id2label"]);
+}
+
+#[test]
+fn tag_options_out_of_range_are_usage_errors() {
+    let dir = broken_model();
+    let model = dir.path().to_str().expect("UTF-8 path");
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (vec!["--entity-bias", "NaN"], &["--entity-bias", "NaN"]),
+        (vec!["--entity-bias", "inf"], &["--entity-bias"]),
+        (vec!["--entity-bias", "1000"], &["--entity-bias"]),
+        (vec!["--min-score", "NaN"], &["--min-score"]),
+        (vec!["--batch-size", "0"], &["--batch-size"]),
+        (vec!["--max-length", "0"], &["--max-length"]),
+        (
+            vec!["--max-length", "8", "--stride", "8"],
+            &["--stride 8", "window of 8"],
+        ),
+        // The model's window: 128 positions, 126 pieces.
+        (vec!["--stride", "126"], &["--stride 126", "126"]),
+        (vec!["--threads", "5000"], &["--threads"]),
+        (vec!["--threads", "0"], &["--threads"]),
+        (
+            vec!["--labels", "PER,FOO"],
+            &["FOO", "DATE, LOC, ORG, PER, COUNTRY"],
+        ),
+        (
+            vec!["--reference-date", "10000-01-01"],
+            &["--reference-date"],
+        ),
+    ];
+    for (opts, needles) in cases {
+        let mut args = vec!["tag", "--model", model];
+        args.extend(&opts);
+        let out = run_with_stdin(&args, "زار سمير الخطيب فرنسا.");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!("case {opts:?}");
+        assert_eq!(out.status.code(), Some(2), "{opts:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        for n in needles {
+            assert!(stderr.contains(n), "{opts:?}: {n:?} not in {stderr}");
+        }
+    }
+    // In range, negative numbers written as separate arguments included.
+    for opts in [
+        vec!["--min-score", "-1"],
+        vec!["--entity-bias", "-1.5"],
+        vec!["--labels", "PER,COUNTRY"],
+        vec!["--max-length", "8", "--stride", "7"],
+        vec!["--threads", "2"],
+    ] {
+        let mut args = vec!["tag", "--model", model];
+        args.extend(&opts);
+        let out = run_with_stdin(&args, "زار سمير الخطيب فرنسا.");
+        assert!(
+            out.status.success(),
+            "{opts:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn train_options_out_of_range_are_usage_errors_before_anything_is_written() {
+    let base = ModelSpec::random(3).build();
+    let work = tempfile::tempdir().expect("temp dir");
+    let train = work.path().join("train.txt");
+    std::fs::write(&train, "زار O\nسمير B-PER\n").expect("write");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--lr", "NaN"], "--lr"),
+        (vec!["--lr", "inf"], "--lr"),
+        (vec!["--lr=-0.001"], "--lr"),
+        (vec!["--lr", "1.5"], "--lr"),
+        (vec!["--warmup", "1.5"], "--warmup"),
+        (vec!["--warmup", "NaN"], "--warmup"),
+        (vec!["--dropout", "1"], "--dropout"),
+        (vec!["--dropout", "NaN"], "--dropout"),
+        (vec!["--batch-size", "0"], "--batch-size"),
+        (vec!["--max-length", "0"], "--max-length"),
+        (vec!["--clip", "NaN"], "--clip"),
+        (vec!["--weight-decay", "inf"], "--weight-decay"),
+    ];
+    for (k, (opts, needle)) in cases.into_iter().enumerate() {
+        let out_dir = work.path().join(format!("out-{k}"));
+        let mut args = vec![
+            "train",
+            "--base",
+            base.path().to_str().expect("path"),
+            "--train",
+            train.to_str().expect("path"),
+            "--out",
+            out_dir.to_str().expect("path"),
+        ];
+        args.extend(&opts);
+        let out = run_with_stdin(&args, "");
+        eprintln!("case {opts:?}");
+        assert_clear_error(&out, 2, &[needle]);
+        assert!(!out_dir.exists(), "{opts:?} wrote {}", out_dir.display());
+    }
+}
+
+#[test]
+fn errors_stay_one_short_line_with_backtraces_on() {
+    // A checkpoint whose pickle starts with an unknown op-code: the tensor
+    // library's error carries a backtrace when RUST_BACKTRACE is set.
+    let dir = tempfile::tempdir().expect("temp dir");
+    common::copy_dir(&common::fixture("tiny-bin"), dir.path());
+    let checkpoint = dir.path().join("pytorch_model.bin");
+    let mut bytes = std::fs::read(&checkpoint).expect("read");
+    let name = b"data.pkl";
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("a data.pkl entry");
+    // Its local file header: 30 bytes, then the name and the extra field.
+    let header = bytes[..at]
+        .windows(4)
+        .rposition(|w| w == b"PK\x03\x04")
+        .expect("a local file header");
+    let field = |i: usize| u16::from_le_bytes([bytes[header + i], bytes[header + i + 1]]) as usize;
+    let data = header + 30 + field(26) + field(28);
+    assert_eq!(bytes[data], 0x80, "a pickle starts with PROTO");
+    bytes[data] = 0xfe;
+    std::fs::write(&checkpoint, &bytes).expect("write");
+    let out = Command::new(bin())
+        .args(["tag", "--model", dir.path().to_str().expect("path")])
+        .env("RUST_BACKTRACE", "1")
+        .env("RAYON_NUM_THREADS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_clear_error(
+        &out,
+        4,
+        &["pytorch_model.bin", "cannot read PyTorch checkpoint"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 400, "{} bytes: {stderr}", stderr.len());
+    assert!(
+        !stderr.contains("backtrace") && !stderr.contains("\\n"),
+        "{stderr}"
+    );
+}

@@ -307,7 +307,7 @@ fn windows_give_the_single_pass_result() {
         .max()
         .unwrap();
     assert!(longest > 60 && longest < 110, "longest sentence {longest}");
-    for (max_pieces, stride) in [(4, 1), (4, 2), (4, 0), (3, 1), (1, 0), (5, 8), (16, 4)] {
+    for (max_pieces, stride) in [(4, 1), (4, 2), (4, 0), (3, 1), (1, 0), (5, 4), (16, 4)] {
         let windowed = oracle(|b| b.max_pieces(max_pieces).stride(stride).batch_size(7));
         let doc = tag_doc(&windowed, &text);
         assert_eq!(
@@ -458,7 +458,22 @@ fn label_filters() {
         only(&["DATE", "COUNTRY"]),
         owned(&[("DATE", "يوم 13 يناير 2022"), ("LOC", "لبنان")])
     );
-    assert_eq!(only(&["MISC"]), owned(&[]));
+    // A type the model does not have is a usage error naming the types
+    // it has (COUNTRY among them: the model has places).
+    let dir = ModelSpec::oracle().build();
+    let e = match Tagger::builder()
+        .model(dir.path().to_str().unwrap())
+        .labels(["PER", "MISC"])
+        .build()
+    {
+        Err(e) => e,
+        Ok(_) => panic!("MISC accepted by a model without it"),
+    };
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert_eq!(
+        e.to_string(),
+        "--labels: the model has no type MISC (it has DATE, LOC, ORG, PER, COUNTRY)"
+    );
     let t = oracle(|b| b.labels(["COUNTRY"]));
     let got = pairs(&t.tag(CASES[3].0).unwrap());
     assert_eq!(got, owned(&[("LOC", "مصر"), ("LOC", "الولايات المتحدة")]));
@@ -768,4 +783,26 @@ fn entity_bias_trades_precision_for_recall() {
     assert_eq!(against[0], all[1], "a sure entity keeps its span and score");
     let towards = oracle(|b| b.entity_bias(1.0)).tag(text).unwrap();
     assert_eq!(towards, all, "scores stay the model's probabilities");
+}
+
+#[test]
+fn a_stride_not_below_the_window_is_refused_when_asked_for() {
+    // Asked for: a usage error naming both.
+    let dir = common::oracle_dir();
+    let model = dir.path().to_str().unwrap();
+    for (max_pieces, stride) in [(5, 5), (5, 8), (1, 1)] {
+        let e = match Tagger::builder()
+            .model(model)
+            .max_pieces(max_pieces)
+            .stride(stride)
+            .build()
+        {
+            Err(e) => e,
+            Ok(_) => panic!("stride {stride} over a window of {max_pieces} accepted"),
+        };
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains(&format!("--stride {stride}")), "{e}");
+    }
+    // Left at its default, it is cut to the window, whatever the window.
+    assert!(Tagger::builder().model(model).max_pieces(5).build().is_ok());
 }

@@ -629,3 +629,64 @@ fn a_fine_tuned_model_trains_on_with_its_labels_and_classifier() {
     let (before, after) = (tensors(&first.out), tensors(&again.out));
     assert_eq!(before["classifier.weight"], after["classifier.weight"]);
 }
+
+#[test]
+fn a_diverging_run_stops_before_its_update_and_keeps_the_last_checkpoint() {
+    use arabic_ner::model::weights::{save_safetensors, Storage};
+    let s = Setup::new();
+    let mut o = s.options("diverge");
+    o.fit.epochs = 4;
+    o.fit.max_steps = 3;
+    o.save_every = 1;
+    let (result, _) = run(&o, None);
+    assert_eq!(result.unwrap().steps, 3);
+    let root = o.out.join("checkpoints");
+    let latest = std::fs::read_to_string(root.join("latest")).unwrap();
+    let checkpoint = root.join(latest.trim());
+    // Finite weights whose logits are not: every entity label's bias at
+    // the most negative f32, O's at the largest. The loss of a step with an
+    // entity word is infinite.
+    let st = checkpoint.join("model.safetensors");
+    let w = Weights::from_safetensors(&st).unwrap();
+    let tensors: Vec<(String, candle_core::Tensor)> = w
+        .sorted()
+        .into_iter()
+        .map(|(name, t)| {
+            let t = if name == "classifier.bias" {
+                let n = t.dims()[0];
+                let b: Vec<f32> = (0..n)
+                    .map(|i| if i == 0 { f32::MAX } else { -f32::MAX })
+                    .collect();
+                candle_core::Tensor::from_vec(b, n, &candle_core::Device::Cpu).unwrap()
+            } else {
+                t.clone()
+            };
+            (name.to_string(), t)
+        })
+        .collect();
+    save_safetensors(&tensors, &st, Storage::F32).unwrap();
+    let snapshot = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    let before = (snapshot(&checkpoint), snapshot(&root), snapshot(&o.out));
+
+    o.fit.max_steps = 0;
+    let (result, events) = run(&o, None);
+    let e = result.expect_err("a diverged run fails");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("diverged at step 4"), "{msg}");
+    assert!(msg.contains("the loss is inf"), "{msg}");
+    assert!(losses(&events).is_empty(), "a step was reported");
+    // Nothing was written: the checkpoint, `latest` and the model are as
+    // they were.
+    assert_eq!(
+        (snapshot(&checkpoint), snapshot(&root), snapshot(&o.out)),
+        before
+    );
+}

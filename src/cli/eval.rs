@@ -7,7 +7,7 @@ use clap::Args;
 
 use arabic_ner::scheme::Scheme;
 use arabic_ner::tagger::TaggerBuilder;
-use arabic_ner::train::data::{write_conll, LabelMap};
+use arabic_ner::train::data::{document_ranges, write_conll, LabelMap};
 use arabic_ner::train::metrics::{entity_types, keep_types, score};
 use arabic_ner::train::trainer::{read_corpus, Corpus};
 use arabic_ner::{Error, Result};
@@ -68,7 +68,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         .iter()
         .map(|w| w.iter().map(String::as_str).collect())
         .collect();
-    let pred = tagger.label_words(&words)?;
+    let pred = tagger.label_documents(&words, &document_ranges(&sentences))?;
     let secs = t0.elapsed().as_secs_f64();
     let types: BTreeSet<String> = match &a.labels {
         Some(l) => l.iter().map(|s| s.trim().to_string()).collect(),

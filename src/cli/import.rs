@@ -37,8 +37,7 @@ pub struct ImportArgs {
 pub fn run(a: ImportArgs) -> Result<()> {
     let keep: fn(&str) -> bool = match a.prune {
         Prune::None => {
-            let s = e5s1::import_e5s1(&a.bin, &a.tokenizer, &a.out)
-                .map_err(|e| Error::Usage(e.to_string()))?;
+            let s = e5s1::import_e5s1(&a.bin, &a.tokenizer, &a.out)?;
             eprintln!("{s}");
             return Ok(());
         }
@@ -58,11 +57,9 @@ pub fn run(a: ImportArgs) -> Result<()> {
         path: parent.to_path_buf(),
         source: e,
     })?;
-    let s = e5s1::import_e5s1(&a.bin, &a.tokenizer, full.path())
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let s = e5s1::import_e5s1(&a.bin, &a.tokenizer, full.path())?;
     eprintln!("{s}");
-    let p =
-        prune::prune_vocab(full.path(), &a.out, &keep).map_err(|e| Error::Usage(e.to_string()))?;
+    let p = prune::prune_vocab(full.path(), &a.out, &keep)?;
     eprintln!("{p}");
     Ok(())
 }

@@ -79,8 +79,8 @@ impl LabellingArgs {
 #[derive(Parser)]
 #[command(name = "arabic-ner", version, about, long_about = None)]
 struct Cli {
-    /// Worker threads for the tensor library (default: all cores).
-    #[arg(long, global = true)]
+    /// Worker threads for the tensor library (default: all cores; at most 1024).
+    #[arg(long, global = true, value_parser = parse_threads)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -109,6 +109,11 @@ enum Command {
     Encode(debug::DebugArgs),
 }
 
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    arabic_ner::tagger::check_threads(n).map_err(|e| e.to_string())
+}
+
 /// Parses arguments, runs the command, prints an error on one line, and
 /// returns the exit code.
 pub fn run() -> i32 {
@@ -126,7 +131,7 @@ pub fn run() -> i32 {
     };
     if let Some(n) = cli.threads {
         // Read by the tensor library's thread pools when they start.
-        std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     }
     let result = match cli.command {
         Command::Tag(a) => tag::run(a),

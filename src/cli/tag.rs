@@ -35,7 +35,7 @@ pub struct TagArgs {
     #[arg(long, value_delimiter = ',')]
     labels: Option<Vec<String>>,
     /// Drop entities scored below this.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     min_score: f32,
     /// Windows run through the model together.
     #[arg(long, default_value_t = 32)]
@@ -48,9 +48,10 @@ pub struct TagArgs {
     /// Most word pieces in a window (longer sentences get overlapping windows).
     #[arg(long)]
     max_length: Option<usize>,
-    /// Word pieces shared by consecutive windows.
-    #[arg(long, default_value_t = 128)]
-    stride: usize,
+    /// Word pieces shared by consecutive windows (default 128, at most half
+    /// the window); must be below the window.
+    #[arg(long)]
+    stride: Option<usize>,
     /// Date that relative dates resolve against (YYYY-MM-DD).
     #[arg(long)]
     reference_date: Option<Ymd>,
@@ -444,7 +445,6 @@ pub fn run(a: TagArgs) -> Result<()> {
         .labelling
         .apply(TaggerBuilder::default())
         .batch_size(a.batch_size)
-        .stride(a.stride)
         .keep_clitics(a.keep_clitics)
         .min_score(a.min_score);
     if let Some(m) = &a.model {
@@ -459,6 +459,9 @@ pub fn run(a: TagArgs) -> Result<()> {
     }
     if let Some(n) = a.max_length {
         builder = builder.max_pieces(n);
+    }
+    if let Some(n) = a.stride {
+        builder = builder.stride(n);
     }
     if let Some(d) = a.reference_date {
         builder = builder.reference_date(d);

@@ -263,6 +263,7 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
     if o.base.is_empty() {
         return Err(Error::Usage("no pretrained model: pass --base".into()));
     }
+    o.check()?;
     Ok(o)
 }
 

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Largest entity bias accepted, from the model or the caller: a bias is
+/// a log-probability added to entity labels, and `e^50` already outweighs
+/// any probability the model gives; beyond about 88, `e^bias` overflows
+/// f32 and decoding would read infinities.
+pub const MAX_ENTITY_BIAS: f32 = 50.0;
+
 /// Activation of the feed-forward layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -182,11 +188,49 @@ impl BertConfig {
                 self.pad_token_id, self.vocab_size
             ));
         }
-        if self.vocab_size > 10_000_000
-            || self.hidden_size > 65_536
-            || self.num_hidden_layers > 1000
-        {
-            return Err("sizes are implausibly large".into());
+        // Sizes multiply into buffer lengths: bounds far above any BERT keep
+        // every product within range, whatever the file says.
+        for (name, v, max) in [
+            ("vocab_size", self.vocab_size, 10_000_000),
+            ("hidden_size", self.hidden_size, 65_536),
+            ("num_hidden_layers", self.num_hidden_layers, 1000),
+            ("num_attention_heads", self.num_attention_heads, 65_536),
+            ("intermediate_size", self.intermediate_size, 1 << 20),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                1 << 20,
+            ),
+            ("type_vocab_size", self.type_vocab_size, 1 << 20),
+        ] {
+            if v > max {
+                return Err(format!("{name} {v} is implausibly large (above {max})"));
+            }
+        }
+        // Computed in f32 by the layer norms: 0 there (or below) divides by
+        // zero on a constant row.
+        let eps = self.layer_norm_eps;
+        if !eps.is_finite() || eps <= 0.0 || (eps as f32) <= 0.0 || eps >= 1.0 {
+            return Err(format!(
+                "layer_norm_eps {eps} is not a small positive number"
+            ));
+        }
+        for (name, p) in [
+            ("hidden_dropout_prob", self.hidden_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(format!("{name} {p} is not in [0, 1)"));
+            }
+        }
+        let bias = self.arabic_ner.entity_bias;
+        if !bias.is_finite() || bias.abs() > MAX_ENTITY_BIAS {
+            return Err(format!(
+                "arabic_ner.entity_bias {bias} is not a number in [-{MAX_ENTITY_BIAS}, {MAX_ENTITY_BIAS}]"
+            ));
         }
         Ok(())
     }
@@ -199,6 +243,12 @@ impl BertConfig {
             .id2label
             .as_ref()
             .ok_or_else(|| Error::model(path, "no id2label: not a token-classification model"))?;
+        if map.is_empty() {
+            return Err(Error::model(
+                path,
+                "id2label is empty: a token classifier needs at least one label",
+            ));
+        }
         let mut labels = vec![None; map.len()];
         for (k, v) in map {
             let i: usize = k

@@ -113,6 +113,34 @@ pub enum E5s1Error {
     },
 }
 
+impl From<E5s1Error> for crate::Error {
+    /// A missing input is bad input (exit 3), a failing read or write one of
+    /// the system (exit 5), and a malformed E5S1 or tokenizer file a model
+    /// that cannot be loaded (exit 4).
+    fn from(e: E5s1Error) -> Self {
+        use crate::error::{input_or_io, model_error};
+        match e {
+            E5s1Error::Read { path, source } => input_or_io(&path, source),
+            E5s1Error::Write { path, source } => crate::Error::io(path, source),
+            E5s1Error::Safetensors {
+                path,
+                source: safetensors::SafeTensorError::IoError(source),
+            } => crate::Error::io(path, source),
+            E5s1Error::BadMagic { ref path, .. }
+            | E5s1Error::UnsupportedVersion { ref path, .. }
+            | E5s1Error::Truncated { ref path, .. }
+            | E5s1Error::BadHeader { ref path, .. }
+            | E5s1Error::BadVocab { ref path, .. }
+            | E5s1Error::TensorCount { ref path, .. }
+            | E5s1Error::MissingTensor { ref path, .. }
+            | E5s1Error::BadTensor { ref path, .. }
+            | E5s1Error::Json { ref path, .. }
+            | E5s1Error::TokenizerMismatch { ref path, .. }
+            | E5s1Error::Safetensors { ref path, .. } => model_error(path, &e),
+        }
+    }
+}
+
 /// Model hyper-parameters from the E5S1 header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct E5s1Config {
@@ -1270,5 +1298,59 @@ mod tests {
         assert!(matches!(err, E5s1Error::TokenizerMismatch { .. }), "{err}");
         assert!(err.to_string().contains("piece 5"), "{err}");
         assert!(!dir.path().join("out/config.json").exists());
+    }
+
+    #[test]
+    fn import_errors_have_the_documented_exit_codes() {
+        let s = Synth::new();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let (bin, tok) = (d.join("m.bin"), d.join("tok.json"));
+        std::fs::write(&bin, s.image()).expect("write");
+        std::fs::write(&tok, s.tokenizer_json().to_string()).expect("write");
+        let run = |bin: &Path, tok: &Path, out: &Path| -> crate::Error {
+            import_e5s1(bin, tok, out).expect_err("fails").into()
+        };
+        let check = |e: crate::Error, code: i32, file: &Path, needle: &str| {
+            let shown = e.to_string();
+            assert_eq!(e.exit_code(), code, "{shown}");
+            let name = file.display().to_string();
+            assert!(shown.starts_with(&name), "{shown}");
+            // The path once, not twice.
+            assert_eq!(shown.matches(&name).count(), 1, "{shown}");
+            assert!(shown.contains(needle), "{needle:?} not in {shown}");
+            assert!(!shown.contains('\n'), "{shown}");
+        };
+        let out = d.join("out");
+        // Missing inputs: exit 3.
+        check(
+            run(&d.join("none.bin"), &tok, &out),
+            3,
+            &d.join("none.bin"),
+            "cannot read",
+        );
+        check(
+            run(&bin, &d.join("none.json"), &out),
+            3,
+            &d.join("none.json"),
+            "cannot read",
+        );
+        check(run(d, &tok, &out), 3, d, "cannot read");
+        // Malformed model files: exit 4.
+        let bad = d.join("bad.bin");
+        std::fs::write(&bad, b"PK\x03\x04 not an E5S1 file").expect("write");
+        check(run(&bad, &tok, &out), 4, &bad, "bad magic");
+        let image = s.image();
+        std::fs::write(&bad, &image[..image.len() / 2]).expect("write");
+        check(run(&bad, &tok, &out), 4, &bad, "truncated");
+        let bad_tok = d.join("bad.json");
+        std::fs::write(&bad_tok, b"{ not json").expect("write");
+        check(run(&bin, &bad_tok, &out), 4, &bad_tok, "invalid JSON");
+        // A failing write: exit 5 (a regular file where a folder should be).
+        let blocker = d.join("file");
+        std::fs::write(&blocker, b"x").expect("write");
+        let e = run(&bin, &tok, &blocker.join("out"));
+        assert_eq!(e.exit_code(), 5, "{e}");
+        assert!(matches!(e, crate::Error::Io { .. }), "{e}");
     }
 }

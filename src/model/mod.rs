@@ -77,6 +77,18 @@ impl NerModel {
                 ),
             ));
         }
+        if tokenizer.max_id() as usize >= config.vocab_size {
+            let file = tokenizer.source().file_name().unwrap_or_default();
+            return Err(Error::model(
+                dir,
+                format!(
+                    "{} has piece id {} but config.json says vocab_size {}",
+                    file.to_string_lossy(),
+                    tokenizer.max_id(),
+                    config.vocab_size
+                ),
+            ));
+        }
         let mut weights = Weights::from_dir(dir)?;
         if let Some(dims) = weights.dims("classifier.weight") {
             if dims.first() != Some(&labels.len()) {

@@ -220,6 +220,12 @@ impl PackedBert {
                 ),
             ));
         }
+        if num_labels == 0 {
+            return Err(Error::model(
+                w.source(),
+                "the classifier has no labels (id2label is empty)",
+            ));
+        }
         let eps = cfg.layer_norm_eps;
         let word = take(w, "embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?;
         let mut position = take(

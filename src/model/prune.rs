@@ -74,6 +74,28 @@ pub enum PruneError {
     },
 }
 
+impl From<PruneError> for crate::Error {
+    /// As for the import: a missing input is bad input (exit 3), a failing
+    /// read or write one of the system (exit 5), a malformed file a model
+    /// that cannot be loaded (exit 4).
+    fn from(e: PruneError) -> Self {
+        use crate::error::{input_or_io, model_error};
+        match e {
+            PruneError::Read { path, source } => input_or_io(&path, source),
+            PruneError::Write { path, source } => crate::Error::io(path, source),
+            PruneError::Safetensors {
+                path,
+                source: safetensors::SafeTensorError::IoError(source),
+            } => crate::Error::io(path, source),
+            PruneError::Json { ref path, .. }
+            | PruneError::Tokenizer { ref path, .. }
+            | PruneError::Config { ref path, .. }
+            | PruneError::Safetensors { ref path, .. }
+            | PruneError::Tensor { ref path, .. } => model_error(path, &e),
+        }
+    }
+}
+
 /// What [`prune_vocab`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PruneSummary {

@@ -28,6 +28,10 @@ pub struct WordTokenizer {
     source: PathBuf,
 }
 
+/// Characters no Arabic vocabulary holds (an Egyptian hieroglyph and a
+/// private-use character), encoded once at load.
+const UNKNOWN_PROBE: &str = "\u{13000}\u{E000} x\u{13000}";
+
 fn first_id(tok: &Tokenizer, names: &[&str]) -> Option<u32> {
     names.iter().find_map(|n| tok.token_to_id(n))
 }
@@ -38,22 +42,25 @@ impl WordTokenizer {
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let json = dir.join("tokenizer.json");
         let vocab = dir.join("vocab.txt");
-        let (inner, path) = if json.is_file() {
+        let (inner, path, unk) = if json.is_file() {
             let t = Tokenizer::from_file(&json)
                 .map_err(|e| Error::model(&json, format!("invalid tokenizer: {e}")))?;
-            (t, json)
+            (t, json, None)
         } else if vocab.is_file() {
-            (Self::wordpiece(dir, &vocab)?, vocab)
+            let (t, unk) = Self::wordpiece(dir, &vocab)?;
+            (t, vocab, Some(unk))
         } else {
             return Err(Error::model(
                 dir,
                 "no tokenizer.json or vocab.txt in the model folder",
             ));
         };
-        Self::new(inner, &path)
+        Self::new(inner, &path, unk.as_deref())
     }
 
-    fn wordpiece(dir: &Path, vocab: &Path) -> Result<Tokenizer> {
+    /// A WordPiece tokenizer from `vocab.txt`, and the name of its unknown
+    /// token (`unk_token` of `tokenizer_config.json`, or `[UNK]`).
+    fn wordpiece(dir: &Path, vocab: &Path) -> Result<(Tokenizer, String)> {
         let cfg_path = dir.join("tokenizer_config.json");
         let cfg: serde_json::Value = if cfg_path.is_file() {
             let text = crate::model::config::read_json_text(&cfg_path)?;
@@ -81,16 +88,38 @@ impl WordTokenizer {
         let mut tok = Tokenizer::new(model);
         let _ = tok.with_normalizer(Some(BertNormalizer::new(true, true, strip_accents, lower)));
         tok.with_pre_tokenizer(Some(BertPreTokenizer));
-        Ok(tok)
+        if tok.token_to_id(unk).is_none() {
+            return Err(Error::model(
+                vocab,
+                format!(
+                    "the unknown token {unk:?} (unk_token) is not in the vocabulary: words outside it could not be read"
+                ),
+            ));
+        }
+        Ok((tok, unk.to_string()))
     }
 
-    fn new(inner: Tokenizer, path: &Path) -> Result<Self> {
+    /// `unk` names the unknown token when the tokenizer's model says which
+    /// it is (a `vocab.txt` WordPiece); otherwise `[UNK]` or `<unk>`.
+    fn new(inner: Tokenizer, path: &Path, unk: Option<&str>) -> Result<Self> {
         let cls = first_id(&inner, &["[CLS]", "<s>"])
             .ok_or_else(|| Error::model(path, "no [CLS] or <s> token in the vocabulary"))?;
         let sep = first_id(&inner, &["[SEP]", "</s>"])
             .ok_or_else(|| Error::model(path, "no [SEP] or </s> token in the vocabulary"))?;
-        let unk = first_id(&inner, &["[UNK]", "<unk>"])
-            .ok_or_else(|| Error::model(path, "no [UNK] or <unk> token in the vocabulary"))?;
+        let unk = match unk {
+            Some(name) => inner.token_to_id(name),
+            None => first_id(&inner, &["[UNK]", "<unk>"]),
+        }
+        .ok_or_else(|| Error::model(path, "no [UNK] or <unk> token in the vocabulary"))?;
+        // A model that cannot encode what its vocabulary lacks (a WordPiece
+        // whose unknown token is missing, say) would fail on the first rare
+        // character of some input: refuse it now rather than then.
+        inner.encode(UNKNOWN_PROBE, false).map_err(|e| {
+            Error::model(
+                path,
+                format!("cannot encode characters outside the vocabulary: {e}"),
+            )
+        })?;
         let vocab_size = inner.get_vocab_size(true);
         Ok(WordTokenizer {
             inner,
@@ -110,6 +139,16 @@ impl WordTokenizer {
     /// Number of ids the tokenizer can produce (with added tokens).
     pub fn vocab_size(&self) -> usize {
         self.vocab_size
+    }
+
+    /// The largest id the tokenizer can produce (with added tokens).
+    pub fn max_id(&self) -> u32 {
+        self.inner
+            .get_vocab(true)
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(0)
     }
 
     /// The file the tokenizer was read from (`tokenizer.json` or `vocab.txt`).

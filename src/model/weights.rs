@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use safetensors::tensor::{Dtype as StDtype, TensorView};
 
-use crate::error::{Error, Result};
+use crate::error::{tensor_message, Error, Result};
 
 /// Suffix of the per-row scales that go with an int8 tensor.
 const SCALE_SUFFIX: &str = ".q8_scale";
@@ -59,9 +59,24 @@ impl Weights {
     }
 
     /// Reads a safetensors file, expanding f16, bf16 and int8 rows to f32.
+    ///
+    /// The file is mapped, not read: its header is checked before any data
+    /// is touched, so a large file that is not safetensors fails at once
+    /// and in little memory. Every value must be finite (for int8 tensors,
+    /// every scale), or the file is refused naming the tensor.
     pub fn from_safetensors(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let st = safetensors::SafeTensors::deserialize(&bytes)
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        // An empty file cannot be mapped; it is as invalid as any short one.
+        let map = match len {
+            0 => None,
+            // SAFETY: the map is read-only and lives only while the tensors
+            // are copied out; a model file is not expected to change while
+            // it loads (as with every reader of memory-mapped weights).
+            _ => Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?),
+        };
+        let bytes: &[u8] = map.as_deref().unwrap_or_default();
+        let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| Error::model(path, format!("not a valid safetensors file: {e}")))?;
         let mut tensors = HashMap::new();
         let mut scales = HashMap::new();
@@ -93,13 +108,23 @@ impl Weights {
 
     /// Reads a PyTorch pickle checkpoint (`pytorch_model.bin`).
     pub fn from_pytorch(path: &Path) -> Result<Self> {
-        let list = candle_core::pickle::read_all(path)
-            .map_err(|e| Error::model(path, format!("cannot read PyTorch checkpoint: {e}")))?;
+        let list = candle_core::pickle::read_all(path).map_err(|e| {
+            Error::model(
+                path,
+                format!("cannot read PyTorch checkpoint: {}", tensor_message(&e)),
+            )
+        })?;
         let mut out = HashMap::with_capacity(list.len());
         for (name, t) in list {
-            let t = t
-                .to_dtype(DType::F32)
-                .map_err(|e| Error::model(path, format!("tensor {name}: {e}")))?;
+            let bad = |e: candle_core::Error| {
+                Error::model(path, format!("tensor {name}: {}", tensor_message(&e)))
+            };
+            let t = t.to_dtype(DType::F32).map_err(bad)?;
+            let values = t
+                .flatten_all()
+                .and_then(|v| v.to_vec1::<f32>())
+                .map_err(bad)?;
+            check_finite(&name, &values).map_err(|m| Error::model(path, m))?;
             out.insert(name, t);
         }
         Ok(Weights::new(out, path))
@@ -219,7 +244,9 @@ fn view_to_f32(name: &str, view: &TensorView<'_>) -> std::result::Result<Tensor,
             .collect(),
         other => return Err(format!("tensor {name} has unsupported dtype {other:?}")),
     };
-    Tensor::from_vec(floats, shape, &Device::Cpu).map_err(|e| format!("tensor {name}: {e}"))
+    check_finite(name, &floats)?;
+    Tensor::from_vec(floats, shape, &Device::Cpu)
+        .map_err(|e| format!("tensor {name}: {}", tensor_message(&e)))
 }
 
 fn dequantize_rows(
@@ -233,15 +260,43 @@ fn dequantize_rows(
     let scales = view_to_f32(name, scale)?
         .flatten_all()
         .and_then(|t| t.to_vec1::<f32>())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| tensor_message(&e))?;
     if scales.len() != rows || q.data().len() != rows * cols {
         return Err(format!("int8 tensor {name} does not match its scales"));
+    }
+    // Finite scales (checked above) give finite values unless a scale is so
+    // large that 127 of it overflows.
+    if let Some(row) = scales.iter().position(|s| s.abs() > f32::MAX / 127.0) {
+        return Err(format!(
+            "tensor {name} has a scale too large for its values (row {row})"
+        ));
     }
     let mut out = Vec::with_capacity(rows * cols);
     for (row, s) in q.data().chunks_exact(cols.max(1)).zip(&scales) {
         out.extend(row.iter().map(|&b| (b as i8) as f32 * s));
     }
-    Tensor::from_vec(out, shape, &Device::Cpu).map_err(|e| format!("tensor {name}: {e}"))
+    Tensor::from_vec(out, shape, &Device::Cpu)
+        .map_err(|e| format!("tensor {name}: {}", tensor_message(&e)))
+}
+
+/// Fails naming the tensor and the first index of a NaN or infinite
+/// value. The scan tests exponent bits with integer operations and no early
+/// exit inside a block, so it vectorizes: a few milliseconds a hundred
+/// megabytes.
+pub fn check_finite(name: &str, values: &[f32]) -> std::result::Result<(), String> {
+    const EXPONENT: u32 = 0x7f80_0000;
+    let block_is_finite = |b: &[f32]| {
+        !b.iter()
+            .fold(false, |bad, v| bad | (v.to_bits() & EXPONENT == EXPONENT))
+    };
+    if values.chunks(4096).all(block_is_finite) {
+        return Ok(());
+    }
+    let at = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    Err(format!(
+        "tensor {name} holds a non-finite value ({} at index {at})",
+        values[at]
+    ))
 }
 
 /// Quantizes a matrix to int8 rows: one symmetric scale per row.

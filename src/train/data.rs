@@ -7,6 +7,14 @@
 //! words, and are skipped. A UTF-8 byte-order mark and CRLF line ends are
 //! accepted.
 //!
+//! CoNLL-2003 files are read too: a `-DOCSTART-` line starts a document
+//! (it is skipped, and ends the sentence before it), and the tag is the
+//! **last** column (`word POS chunk NER`). A file is read that way when it
+//! has a `-DOCSTART-` line or lines of three columns or more, and the
+//! second column of none of these is a tag (it is a part of speech such as
+//! `NNP`); otherwise the second column is the tag, as above. See
+//! [`Layout`].
+//!
 //! Tags may be BIO, IOB1 or IOBES; they are decoded into entities, entity
 //! types are renamed or dropped through a [`LabelMap`], and the result is
 //! returned as clean BIO, which is what training and evaluation use.
@@ -35,6 +43,71 @@ pub struct Sentence {
     /// does not say whether they are `O` under the model's labels.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unlabelled: Vec<bool>,
+    /// The sentence opens a document (it follows a `-DOCSTART-` line):
+    /// sentences are read together with their neighbours only within a
+    /// document.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub doc_start: bool,
+}
+
+/// The ranges of `sentences` that form one document each: a new one at
+/// every sentence marked [`Sentence::doc_start`]; a file without such marks
+/// is one document.
+pub fn document_ranges(sentences: &[Sentence]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, s) in sentences.iter().enumerate() {
+        if s.doc_start && i > start {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    if start < sentences.len() {
+        out.push(start..sentences.len());
+    }
+    out
+}
+
+/// The first column of a CoNLL-2003 document-start line.
+pub const DOCSTART: &str = "-DOCSTART-";
+
+/// Which column of a line holds its tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `word TAG [nested tags...]`: the second column (Wojood, ANERcorp).
+    FirstTag,
+    /// `word POS chunk TAG`: the last column (CoNLL-2003).
+    LastTag,
+}
+
+impl Layout {
+    /// The layout of a file: [`Layout::LastTag`] when it has a
+    /// `-DOCSTART-` line or lines of three columns or more, and none of
+    /// these has a tag in its second column (a part of speech is never `O`
+    /// or `B-`/`I-` plus a type, while in a Wojood file nearly every
+    /// line's second column is a tag); else [`Layout::FirstTag`].
+    pub fn of(text: &str) -> Layout {
+        let mut conll_2003 = false;
+        for line in text.lines() {
+            let mut cols = line.split_ascii_whitespace();
+            match (cols.next(), cols.next(), cols.next()) {
+                (Some(DOCSTART), _, _) => conll_2003 = true,
+                (Some("$#$"), _, _) => {}
+                (Some(_), Some(second), Some(_)) => {
+                    if parse_tag(second).is_ok() {
+                        return Layout::FirstTag;
+                    }
+                    conll_2003 = true;
+                }
+                _ => {}
+            }
+        }
+        if conll_2003 {
+            Layout::LastTag
+        } else {
+            Layout::FirstTag
+        }
+    }
 }
 
 impl Sentence {
@@ -45,6 +118,7 @@ impl Sentence {
             tags,
             line,
             unlabelled: Vec::new(),
+            doc_start: false,
         }
     }
 
@@ -56,6 +130,7 @@ impl Sentence {
             Vec::new(),
             sentences.first().map_or(0, |s| s.line),
         );
+        out.doc_start = sentences.first().is_some_and(|s| s.doc_start);
         let any_unlabelled = sentences.iter().any(|s| !s.unlabelled.is_empty());
         for s in sentences {
             out.words.extend(s.words.iter().cloned());
@@ -386,6 +461,7 @@ pub(crate) fn read_text(path: &Path, file: &str) -> Result<String, DataError> {
 struct RawSentence {
     words: Vec<String>,
     line: usize,
+    doc_start: bool,
 }
 
 /// Parses CoNLL text held in memory; `file` names it in error messages.
@@ -393,34 +469,47 @@ struct RawSentence {
 /// Returns the sentences with clean BIO tags after [`ReadOptions::map`].
 /// Fails on the first line that has a word but no tag, a tag that is not
 /// `O` or `B-`/`I-`/`E-`/`S-` plus a type, or (with an explicit scheme) a
-/// tag the scheme does not use. Only the first tag column is checked.
+/// tag the scheme does not use. Only the tag column of the file's
+/// [`Layout`] is checked.
 pub fn parse_conll(text: &str, file: &str, opts: &ReadOptions) -> Result<Vec<Sentence>, DataError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let layout = Layout::of(text);
     let mut raw: Vec<RawSentence> = Vec::new();
     let mut raw_tags: Vec<Vec<String>> = Vec::new();
     let mut words: Vec<String> = Vec::new();
     let mut tags: Vec<String> = Vec::new();
     let mut first_line = 0;
+    // The next sentence opens a document.
+    let mut doc_start = false;
+    let mut sentence_doc_start = false;
 
     // `lines()` drops a trailing `\r`; any other stray `\r` is whitespace to
     // the column splitter.
     for (index, content) in text.lines().enumerate() {
         let line = index + 1;
         let mut cols = content.split_ascii_whitespace();
-        let Some(word) = cols.next() else {
+        let word = cols.next();
+        if word.is_none() || word == Some(DOCSTART) {
             if !words.is_empty() {
                 raw.push(RawSentence {
                     words: std::mem::take(&mut words),
                     line: first_line,
+                    doc_start: sentence_doc_start,
                 });
                 raw_tags.push(std::mem::take(&mut tags));
             }
+            doc_start |= word.is_some();
             continue;
-        };
+        }
+        let Some(word) = word else { continue };
         if word == "$#$" {
             continue;
         }
-        let Some(tag) = cols.next() else {
+        let tag = match layout {
+            Layout::FirstTag => cols.next(),
+            Layout::LastTag => cols.last(),
+        };
+        let Some(tag) = tag else {
             return Err(DataError::MissingTag {
                 file: file.to_string(),
                 line,
@@ -443,6 +532,7 @@ pub fn parse_conll(text: &str, file: &str, opts: &ReadOptions) -> Result<Vec<Sen
         }
         if words.is_empty() {
             first_line = line;
+            sentence_doc_start = std::mem::take(&mut doc_start);
         }
         words.push(word.to_string());
         tags.push(tag.to_string());
@@ -451,6 +541,7 @@ pub fn parse_conll(text: &str, file: &str, opts: &ReadOptions) -> Result<Vec<Sen
         raw.push(RawSentence {
             words,
             line: first_line,
+            doc_start: sentence_doc_start,
         });
         raw_tags.push(tags);
     }
@@ -472,6 +563,7 @@ pub fn parse_conll(text: &str, file: &str, opts: &ReadOptions) -> Result<Vec<Sen
                 words: r.words,
                 line: r.line,
                 unlabelled,
+                doc_start: r.doc_start,
             }
         })
         .collect())
@@ -581,6 +673,75 @@ mod tests {
         let text = "a B-ORG\nb I-ORG B-PERS\nc I-ORG I-PERS B-X\nd O\n";
         let s = parse(text, &opts("")).unwrap();
         assert_eq!(s[0].tags, ["B-ORG", "I-ORG", "I-ORG", "O"]);
+    }
+
+    #[test]
+    fn conll_2003_files_read_the_last_column_and_their_documents() {
+        let text = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\
+                    German JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n\n\
+                    -DOCSTART- -X- O O\n\nBRUSSELS NNP B-NP B-LOC\n1996-08-22 CD I-NP O\n";
+        let s = parse(text, &opts("")).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].words, ["EU", "rejects", "German"]);
+        assert_eq!(s[0].tags, ["B-ORG", "O", "B-MISC"]);
+        assert_eq!(s[0].line, 3);
+        assert_eq!(s[1].tags, ["B-PER"]);
+        assert_eq!(s[2].words, ["BRUSSELS", "1996-08-22"]);
+        assert_eq!(s[2].tags, ["B-LOC", "O"]);
+        assert_eq!(
+            s.iter().map(|x| x.doc_start).collect::<Vec<_>>(),
+            [true, false, true]
+        );
+        assert_eq!(document_ranges(&s), [0..2, 2..3]);
+        // A -DOCSTART- line ends the sentence before it, blank line or not.
+        let s = parse(
+            "a NN B-NP O\n-DOCSTART- -X- O O\nb NN B-NP B-PER\n",
+            &opts(""),
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].tags, ["B-PER"]);
+        assert!(s[1].doc_start);
+        // IOB1, as the original CoNLL-2003 files are tagged.
+        let s = parse(
+            "a NN I-NP I-PER\nb NN I-NP I-PER\nc NN I-NP B-PER\n",
+            &opts(""),
+        )
+        .unwrap();
+        assert_eq!(s[0].tags, ["B-PER", "I-PER", "B-PER"]);
+    }
+
+    #[test]
+    fn the_tag_column_is_chosen_by_the_files_shape() {
+        // Four columns without -DOCSTART-: the second column is a part of
+        // speech, not a tag.
+        assert_eq!(
+            Layout::of("a NNP B-NP B-PER\nb VBZ B-VP O\n"),
+            Layout::LastTag
+        );
+        // Wojood: the second column is a tag, the others nested ones.
+        assert_eq!(
+            Layout::of("a B-ORG\nb I-ORG B-PERS B-X\n"),
+            Layout::FirstTag
+        );
+        assert_eq!(Layout::of("a O\n"), Layout::FirstTag);
+        assert_eq!(Layout::of(""), Layout::FirstTag);
+        // -DOCSTART- in a file of two columns: the last is the second.
+        assert_eq!(Layout::of("-DOCSTART- O\na B-PER\n"), Layout::LastTag);
+        let s = parse("-DOCSTART- O\n\na B-PER\n", &opts("")).unwrap();
+        assert_eq!(s[0].tags, ["B-PER"]);
+        assert!(s[0].doc_start);
+        // A bad tag in the second column of a Wojood file stays an error,
+        // not a reason to read the file another way.
+        let text = "a B-ORG I-X\nb X-ORG B-PERS\n";
+        assert_eq!(Layout::of(text), Layout::FirstTag);
+        let e = parse(text, &opts("")).unwrap_err();
+        assert_eq!(e.line(), Some(2));
+        // Wojood files read as before: nested columns ignored.
+        let s = parse("a B-ORG\nb I-ORG B-PERS\nc O\n", &opts("")).unwrap();
+        assert_eq!(s[0].tags, ["B-ORG", "I-ORG", "O"]);
+        assert!(!s[0].doc_start);
+        assert_eq!(document_ranges(&s), vec![0..s.len()]);
     }
 
     #[test]

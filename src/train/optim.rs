@@ -60,21 +60,34 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// Rejects settings that leave nothing to run.
+    /// Rejects settings that leave nothing to run or are not numbers in
+    /// their range: a learning rate, warm-up and weight decay in [0, 1],
+    /// clipping at 0 (off) or above.
     pub fn check(&self) -> Result<()> {
         if self.batch_size == 0 || self.epochs == 0 {
             return Err(Error::Usage(
                 "--batch-size and --epochs must be positive".into(),
             ));
         }
+        let within = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::Usage(format!("--{name} {v} is not in [{lo}, {hi}]")))
+            }
+        };
+        within("lr", self.lr, 0.0, 1.0)?;
+        within("warmup", self.warmup, 0.0, 1.0)?;
+        within("weight-decay", self.weight_decay, 0.0, 1.0)?;
+        within("clip", self.clip, 0.0, f64::INFINITY)?;
         Ok(())
     }
 
     /// Steps an epoch, steps of the whole schedule, and the step to stop at,
     /// for `windows` training windows.
     pub fn steps(&self, windows: usize) -> (u64, u64, u64) {
-        let per_epoch = windows.div_ceil(self.batch_size) as u64;
-        let total = per_epoch * self.epochs as u64;
+        let per_epoch = windows.div_ceil(self.batch_size.max(1)) as u64;
+        let total = per_epoch.saturating_mul(self.epochs as u64);
         let stop_at = if self.max_steps > 0 {
             total.min(self.max_steps)
         } else {
@@ -93,6 +106,9 @@ impl Fit {
         step: u64,
     ) -> Result<()> {
         let norm = grad_norm(params, grads)? as f64;
+        if !norm.is_finite() {
+            return Err(diverged(step, "the gradient norm", norm, lr));
+        }
         let scale = if self.clip > 0.0 && norm > self.clip {
             (self.clip / norm) as f32
         } else {
@@ -104,6 +120,24 @@ impl Fit {
         };
         adam.step(params, grads, lr as f32, step, scale)
     }
+}
+
+/// Fails when a step's loss is not a finite number: training has
+/// diverged, and an update would write NaN into every weight. Checked
+/// before the update, so the weights and every checkpoint stay as they
+/// were after the last good step.
+pub fn check_loss(loss: f32, step: u64, lr: f64) -> Result<()> {
+    if loss.is_finite() {
+        Ok(())
+    } else {
+        Err(diverged(step, "the loss", loss as f64, lr))
+    }
+}
+
+fn diverged(step: u64, what: &str, value: f64, lr: f64) -> Error {
+    Error::Usage(format!(
+        "training diverged at step {step}: {what} is {value}; nothing of this step was kept (the last checkpoint is as it was); try a lower --lr than {lr:e}"
+    ))
 }
 
 /// Hyper-parameters of one AdamW step.
@@ -220,7 +254,7 @@ impl AdamW {
             p.var
                 .as_tensor()
                 .inplace_op2(&g, &op)
-                .map_err(|e| Error::Usage(format!("optimizer step on {}: {e}", p.name)))?;
+                .map_err(|e| Error::Tensor(e.context(format!("optimizer step on {}", p.name))))?;
         }
         Ok(())
     }

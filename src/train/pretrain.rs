@@ -13,7 +13,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var, D};
 
 use super::data::{read_conll, read_text, DataError, ReadOptions, Sentence};
-use super::optim::{linear_schedule, Fit, Param};
+use super::optim::{check_loss, linear_schedule, Fit, Param};
 use super::trainer::{
     derive_seed, join_runs, make_batches, make_examples, write_model_dir, Example,
 };
@@ -238,6 +238,15 @@ pub fn pretrain(
     if !(opts.mask_prob > 0.0 && opts.mask_prob < 1.0) {
         return Err(Error::Usage("--mask-prob must lie between 0 and 1".into()));
     }
+    if !(opts.head_lr > 0.0 && opts.head_lr <= 1.0) {
+        return Err(Error::Usage(format!(
+            "--head-lr {} is not in (0, 1]",
+            opts.head_lr
+        )));
+    }
+    if opts.max_pieces == 0 {
+        return Err(Error::Usage("--max-length must be at least 1".into()));
+    }
     let base_dir = hub::resolve(&opts.base)?;
     let mut cfg = BertConfig::from_file(&base_dir.join("config.json"))?;
     let tok = WordTokenizer::from_dir(&base_dir)?;
@@ -384,6 +393,7 @@ pub fn pretrain(
             } else {
                 linear_schedule(opts.fit.lr, step - head_steps, warmup, total - head_steps)
             };
+            check_loss(loss_v, step + 1, lr)?;
             opts.fit.update(&mut params, &grads, lr, step + 1)?;
             drop(grads);
             step += 1;

@@ -9,9 +9,9 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
-use super::data::{read_conll, LabelMap, ReadOptions, Sentence};
+use super::data::{document_ranges, read_conll, LabelMap, ReadOptions, Sentence};
 use super::metrics::{entity_types, keep_types, score, Scores};
-use super::optim::{linear_schedule, Fit, Param};
+use super::optim::{check_loss, linear_schedule, Fit, Param};
 use crate::error::{Error, Result};
 use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
 use crate::model::config::BertConfig;
@@ -83,6 +83,24 @@ pub struct TrainOptions {
     /// (`export --average`) average better at the end of their schedule.
     #[serde(default)]
     pub keep_last: bool,
+}
+
+impl TrainOptions {
+    /// Rejects options out of range (usage errors), before anything is
+    /// read or written: those of [`Fit::check`], a window of 0 pieces, a
+    /// dropout outside [0, 1).
+    pub fn check(&self) -> Result<()> {
+        self.fit.check()?;
+        if self.max_pieces == 0 {
+            return Err(Error::Usage("--max-length must be at least 1".into()));
+        }
+        if let Some(p) = self.dropout {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Error::Usage(format!("--dropout {p} is not in [0, 1)")));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainOptions {
@@ -196,7 +214,9 @@ fn corpus_types(sentences: &[Sentence]) -> BTreeSet<String> {
 }
 
 /// Joins runs of consecutive sentences of up to `budget` pieces
-/// ([`sentence_runs`]); a budget of 0 leaves the sentences as they are.
+/// ([`sentence_runs`]), never across a document boundary
+/// ([`Sentence::doc_start`]); a budget of 0 leaves the sentences as they
+/// are.
 pub(crate) fn join_runs(
     sentences: Vec<Sentence>,
     tok: &WordTokenizer,
@@ -213,10 +233,15 @@ pub(crate) fn join_runs(
             Ok(tok.encode_words(&words)?.ids.len())
         })
         .collect::<Result<Vec<usize>>>()?;
-    Ok(sentence_runs(&pieces, budget)
-        .into_iter()
-        .map(|r| Sentence::join(&sentences[r]))
-        .collect())
+    let mut out = Vec::new();
+    for doc in document_ranges(&sentences) {
+        for r in sentence_runs(&pieces[doc.clone()], budget) {
+            out.push(Sentence::join(
+                &sentences[doc.start + r.start..doc.start + r.end],
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Reads a corpus, with errors that name the file and line.
@@ -545,7 +570,7 @@ pub fn train(
     if opts.train.is_empty() {
         return Err(Error::Usage("no training data (--train)".into()));
     }
-    opts.fit.check()?;
+    opts.check()?;
     let base_dir = hub::resolve(&opts.base)?;
     let mut cfg = BertConfig::from_file(&base_dir.join("config.json"))?;
     if let Some(p) = opts.dropout {
@@ -751,6 +776,7 @@ pub fn train(
             // Free the step's graph before the optimizer writes into the weights.
             drop((loss, logits));
             let lr = linear_schedule(opts.fit.lr, state.step, warmup, total);
+            check_loss(loss_v, state.step + 1, lr)?;
             opts.fit
                 .update(&mut run.params, &grads, lr, state.step + 1)?;
             drop(grads);

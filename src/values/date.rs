@@ -90,6 +90,13 @@ pub struct Ymd {
     pub day: u32,
 }
 
+/// Years a value may hold: four digits, without year 0, which no text
+/// names (the year before 1 is "1 before the era", given no value).
+pub const VALUE_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Years of a reference date: those four digits can write.
+const VALUE_YEARS_OR_ZERO: std::ops::RangeInclusive<i32> = 0..=9999;
+
 /// Days from 0000-03-01 to 1970-01-01; the day arithmetic counts from March
 /// so that the leap day falls at the end of its year.
 const DAYS_0000_03_01_TO_EPOCH: i64 = 719_468;
@@ -193,12 +200,16 @@ impl std::error::Error for ParseYmdError {}
 impl FromStr for Ymd {
     type Err = ParseYmdError;
 
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD`, years 0000–9999 (those a value can be
+    /// written with).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseYmdError(s.to_string());
         let mut parts = s.trim().splitn(3, '-');
         let mut next = || parts.next().ok_or_else(err);
-        let year = next()?.parse().map_err(|_| err())?;
+        let year: i32 = next()?.parse().map_err(|_| err())?;
+        if !VALUE_YEARS_OR_ZERO.contains(&year) {
+            return Err(err());
+        }
         let month = next()?.parse().map_err(|_| err())?;
         let day = next()?.parse().map_err(|_| err())?;
         Ymd::new(year, month, day).ok_or_else(err)
@@ -1924,7 +1935,7 @@ fn resolve(p: &Partial) -> Option<Resolved> {
     };
     let explicit_cal = p.month_cal.is_some() || p.year_cal.is_some();
     if let Some(year) = p.year {
-        if !(1..=9999).contains(&year) {
+        if !VALUE_YEARS.contains(&year) {
             return None;
         }
         // Hijri years of the last two centuries look like Gregorian ones.
@@ -2019,14 +2030,19 @@ fn single_value(item: Item) -> Option<DateValue> {
             Some(DateValue {
                 value,
                 calendar: r.cal,
-                gregorian: r.gregorian.map(|g| g.to_string()),
+                gregorian: r
+                    .gregorian
+                    .filter(|g| VALUE_YEARS.contains(&g.year))
+                    .map(|g| g.to_string()),
             })
         }
-        Point::Week(year, week) => item.pod.is_none().then(|| DateValue {
-            value: format!("{year:04}-W{week:02}"),
-            calendar: Calendar::Gregorian,
-            gregorian: None,
-        }),
+        Point::Week(year, week) => {
+            (item.pod.is_none() && VALUE_YEARS.contains(&year)).then(|| DateValue {
+                value: format!("{year:04}-W{week:02}"),
+                calendar: Calendar::Gregorian,
+                gregorian: None,
+            })
+        }
         Point::Coarse(value, calendar) => item.pod.is_none().then_some(DateValue {
             value,
             calendar,
@@ -2100,7 +2116,9 @@ fn combine(kind: RangeKind, items: Vec<Item>, conjs: &[Conj]) -> Option<DateValu
         }
     }
     let gregorian = match (head.gregorian, tail.gregorian) {
-        (Some(a), Some(b)) => Some(format!("{a}/{b}")),
+        (Some(a), Some(b)) if VALUE_YEARS.contains(&a.year) && VALUE_YEARS.contains(&b.year) => {
+            Some(format!("{a}/{b}"))
+        }
         _ => None,
     };
     Some(DateValue {
@@ -2474,5 +2492,231 @@ mod tests {
             let _ = normalize_date(text, None);
             let _ = is_date_word(text);
         }
+    }
+
+    /// A value as the module writes them: `/`-separated parts, each a
+    /// date, month, year, half, quarter, season, week, weekday, decade or
+    /// century, with a part of the day on days, and four-digit years in
+    /// 0001–9999.
+    fn well_formed(value: &str) -> bool {
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let year = |s: &str| s == "XXXX" || (digits(s, 4) && s != "0000");
+        let in_range =
+            |s: &str, lo: u32, hi: u32| s.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v));
+        let part = |p: &str| -> bool {
+            let (p, pod) = match p.split_once('T') {
+                Some((d, t)) => (d, Some(t)),
+                None => (p, None),
+            };
+            if pod.is_some_and(|t| !["MO", "MI", "AF", "EV", "NI"].contains(&t)) {
+                return false;
+            }
+            let f: Vec<&str> = p.split('-').collect();
+            let day = match f.as_slice() {
+                ["XXXX", "WXX", d] => return d.len() == 1 && in_range(d, 1, 7),
+                [y, m, d] => {
+                    year(y)
+                        && digits(m, 2)
+                        && in_range(m, 1, 12)
+                        && digits(d, 2)
+                        && in_range(d, 1, 31)
+                }
+                _ => false,
+            };
+            if day {
+                return true;
+            }
+            if pod.is_some() {
+                return false;
+            }
+            match f.as_slice() {
+                [c] => digits(c, 2) || digits(c, 3) || year(c) && *c != "XXXX",
+                [y, m]
+                    if ["H1", "H2", "Q1", "Q2", "Q3", "Q4", "SP", "SU", "FA", "WI"].contains(m) =>
+                {
+                    year(y) && *y != "XXXX"
+                }
+                [y, m] if m.starts_with('W') => {
+                    year(y) && *y != "XXXX" && digits(&m[1..], 2) && in_range(&m[1..], 1, 53)
+                }
+                [y, m] => year(y) && digits(m, 2) && in_range(m, 1, 12),
+                _ => false,
+            }
+        };
+        let parts: Vec<&str> = value.split('/').collect();
+        parts.len() <= 2 && parts.iter().all(|p| part(p))
+    }
+
+    #[test]
+    fn the_value_checker_knows_the_forms() {
+        for v in [
+            "2022-01-13",
+            "2022-01",
+            "2022",
+            "XXXX-01-13",
+            "XXXX-WXX-3",
+            "2022-H1",
+            "2022-Q3",
+            "2022-SU",
+            "198",
+            "19",
+            "2022-01-13/2022-01-14",
+            "2022-W01",
+            "2022-01-12TEV",
+            "0001-01-01",
+            "9999-12-31",
+            "1000-WI",
+        ] {
+            assert!(well_formed(v), "{v}");
+        }
+        for v in [
+            "-001-W51",
+            "0000-12-31",
+            "10000-01-01",
+            "2022-13",
+            "2022-W54",
+            "2022-01-13TXX",
+        ] {
+            assert!(!well_formed(v), "{v}");
+        }
+    }
+
+    /// Words the grammar reads, numbers of every length it weighs, and
+    /// the punctuation between them.
+    fn grammar_word() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let mut known: Vec<String> = lexicon().known.iter().cloned().collect();
+        known.sort();
+        known.extend(["/", "-", "(", ")", "و", "الموافق"].map(String::from));
+        // Whole relative expressions, whose values move with the reference.
+        let relative: Vec<String> = [
+            "الأسبوع الماضي",
+            "الأسبوع المقبل",
+            "هذا الأسبوع",
+            "أمس",
+            "غدا",
+            "اليوم",
+            "أول أمس",
+            "بعد غد",
+            "الشهر الماضي",
+            "الشهر المقبل",
+            "العام الماضي",
+            "العام المقبل",
+            "قبل 3 أسابيع",
+            "بعد 999 عاما",
+            "قبل 999 عاما",
+            "بعد 99 شهرا",
+            "منذ 900 يوم",
+            "رمضان الماضي",
+            "رمضان المقبل",
+            "يناير المقبل",
+            "القرن الماضي",
+            "ثمانينيات القرن الماضي",
+            "الأربعاء المقبل",
+            "الأحد الماضي",
+            "مساء أمس",
+        ]
+        .map(String::from)
+        .to_vec();
+        prop_oneof![
+            4 => proptest::sample::select(known),
+            2 => proptest::sample::select(relative),
+            1 => (0u32..10_000).prop_map(|n| n.to_string()),
+            1 => (0u32..100).prop_map(|n| format!("{n:02}")),
+            1 => (1u32..32, 1u32..13, 0u32..10_000).prop_map(|(d, m, y)| format!("{d}/{m}/{y}")),
+        ]
+    }
+
+    fn reference_date() -> impl proptest::strategy::Strategy<Value = Ymd> {
+        use proptest::prelude::*;
+        let edge = proptest::sample::select(vec![
+            Ymd {
+                year: 0,
+                month: 1,
+                day: 1,
+            },
+            Ymd {
+                year: 0,
+                month: 12,
+                day: 31,
+            },
+            Ymd {
+                year: 1,
+                month: 1,
+                day: 1,
+            },
+            Ymd {
+                year: 9999,
+                month: 12,
+                day: 31,
+            },
+            Ymd {
+                year: 9999,
+                month: 1,
+                day: 1,
+            },
+        ]);
+        let any = (0i32..=9999, 1u32..=12, 1u32..=28).prop_map(|(year, month, day)| Ymd {
+            year,
+            month,
+            day,
+        });
+        prop_oneof![1 => edge, 1 => any]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, ..Default::default() })]
+
+        /// For any reference date and any expression of the grammar's
+        /// words, the value is absent or well formed, its years in range.
+        #[test]
+        fn values_are_well_formed_for_any_reference(
+            reference in reference_date(),
+            words in proptest::collection::vec(grammar_word(), 1..6),
+        ) {
+            let text = words.join(" ");
+            for r in [Some(reference), None] {
+                if let Some(v) = normalize_date(&text, r) {
+                    proptest::prop_assert!(well_formed(&v.value), "{text:?} at {reference}: {}", v.value);
+                    if let Some(g) = &v.gregorian {
+                        proptest::prop_assert!(well_formed(g), "{text:?} at {reference}: gregorian {g}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn relative_values_stop_at_the_ends_of_the_years_written() {
+        let start = Ymd::new(0, 1, 1);
+        for text in [
+            "الأسبوع الماضي",
+            "أمس",
+            "الشهر الماضي",
+            "العام الماضي",
+            "قبل ثلاثة أسابيع",
+            "قبل عامين",
+        ] {
+            assert_eq!(normalize_date(text, start), None, "{text}");
+        }
+        let end = Ymd::new(9999, 12, 31);
+        for text in [
+            "الأسبوع المقبل",
+            "غدا",
+            "الشهر المقبل",
+            "العام المقبل",
+            "بعد ثلاثة أيام",
+        ] {
+            assert_eq!(normalize_date(text, end), None, "{text}");
+        }
+        // Within the years, the same words have values.
+        assert_eq!(
+            normalize_date("الأسبوع الماضي", Ymd::new(2022, 1, 13))
+                .unwrap()
+                .value,
+            "2022-W01"
+        );
+        assert!("0000-01-01".parse::<Ymd>().is_ok());
+        assert!("10000-01-01".parse::<Ymd>().is_err());
     }
 }
