@@ -477,6 +477,15 @@ pub fn detect_scheme<S: AsRef<str>>(sentences: &[Vec<S>]) -> Scheme {
     }
 }
 
+/// The entity types that `tags` name (`B-PER`, `I-PER` → `PER`).
+pub fn entity_types<'a>(
+    tags: impl IntoIterator<Item = &'a String>,
+) -> std::collections::BTreeSet<String> {
+    tags.into_iter()
+        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

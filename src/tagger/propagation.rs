@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 
+use super::decode::mean_prob;
+use super::WordScore;
 use crate::scheme::Span;
 use crate::text::clitics::clitic_prefixes;
 
@@ -202,6 +204,57 @@ fn nearby_types<'a>(mentions: &[(usize, &'a str, f32)], si: usize) -> Vec<(&'a s
     }
     by_type.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(b.0)));
     by_type
+}
+
+impl super::Tagger {
+    /// Gives unlabelled repeats of names the model labelled nearby their
+    /// label ([`repeated_names`]); `seqs` are the consecutive sentences of
+    /// one text and `scores` their words' labels. A propagated word scores
+    /// the mean of the mentions it repeats.
+    pub(super) fn propagate_names(&self, seqs: &[Vec<&str>], scores: &mut [Vec<WordScore>]) {
+        if !self.opts.propagate_names {
+            return;
+        }
+        let found: Vec<Vec<Mention>> = scores
+            .iter()
+            .map(|s| {
+                self.spans_of(s)
+                    .into_iter()
+                    .map(|span| {
+                        let score = mean_prob(&s[span.start..span.end]);
+                        Mention { span, score }
+                    })
+                    .collect()
+            })
+            .collect();
+        let added = repeated_names(seqs, &found);
+        for ((s, found), new) in scores.iter_mut().zip(found).zip(added) {
+            if new.is_empty() {
+                continue;
+            }
+            // A new mention may take in a found one it touches.
+            let all: Vec<Span> = found
+                .into_iter()
+                .filter(|f| {
+                    !new.iter()
+                        .any(|n| n.span.start < f.span.end && f.span.start < n.span.end)
+                })
+                .chain(new.iter().cloned())
+                .map(|m| m.span)
+                .collect();
+            let Some(ids) = self.labels_of(&all, s.len()) else {
+                continue;
+            };
+            for m in &new {
+                for w in m.span.start..m.span.end {
+                    s[w] = WordScore {
+                        label: ids[w],
+                        prob: m.score,
+                    };
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -193,12 +193,7 @@ pub fn keep_types<S: AsRef<str>>(tags: &[S], types: &BTreeSet<String>) -> Vec<St
         .collect()
 }
 
-/// The entity types that BIO `tags` name.
-pub fn entity_types<'a>(tags: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
-    tags.into_iter()
-        .filter_map(|t| t.split_once('-').map(|(_, ty)| ty.to_string()))
-        .collect()
-}
+pub use crate::scheme::entity_types;
 
 /// Joins sentences the way seqeval does, with an `O` after each, so that
 /// span offsets are global and no entity runs across a sentence boundary.
