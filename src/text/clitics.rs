@@ -27,16 +27,14 @@
 //! 4. Anything else is kept whole: for an unknown word a kept conjunction
 //!    ("وطوكيو") costs less than a cut name.
 //!
-//! Lookups ignore diacritics, tatweel and invisible controls, and fold
-//! أ إ آ ٱ → ا, ة → ه, ى → ي (the same folding as
-//! [`NormalizeOptions::letters`](crate::text::normalize::NormalizeOptions)),
-//! so they work on raw or normalized words alike. The returned length counts
+//! Lookups fold words as every look-up does ([`crate::text::fold`]), so
+//! they work on raw or normalized words alike. The returned length counts
 //! the word's own bytes, including marks on the clitic letters.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use crate::text::normalize::{fold_letter, is_invisible, is_removed_mark};
+use crate::text::fold::{fold_letter, is_dropped};
 
 /// The lexicon's source, embedded at compile time.
 const LEXICON_SOURCE: &str = include_str!("../../data/clitic-lexicon.txt");
@@ -66,7 +64,7 @@ pub fn leading_clitic_len(word: &str) -> usize {
     let mut starts = [0usize; 3];
     let mut letters = 0;
     for (at, c) in word.char_indices() {
-        if is_removed_mark(c) || is_invisible(c) {
+        if is_dropped(c) {
             continue;
         }
         if let Some(slot) = first.get_mut(letters) {
@@ -174,7 +172,7 @@ impl Key {
             letters: 0,
         };
         for c in word.chars() {
-            if is_removed_mark(c) || is_invisible(c) {
+            if is_dropped(c) {
                 continue;
             }
             let c = fold_letter(c);

@@ -7,5 +7,6 @@
 //! from normalized to original offsets.
 
 pub mod clitics;
+pub mod fold;
 pub mod normalize;
 pub mod words;

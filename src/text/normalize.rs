@@ -295,8 +295,10 @@ pub(crate) fn is_invisible(c: char) -> bool {
         | '\u{FEFF}')
 }
 
-/// Letter folding applied with [`NormalizeOptions::letters`].
-pub(crate) fn fold_letter(c: char) -> char {
+/// Letter folding of model input with [`NormalizeOptions::letters`]: fewer
+/// letters than look-ups fold ([`crate::text::fold`]), since it is part of
+/// what models trained with it have learned.
+fn fold_letter(c: char) -> char {
     match c {
         'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
         'ى' | 'ی' => 'ي',

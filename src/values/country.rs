@@ -13,6 +13,7 @@
 //! `None`.  A few names are deliberately absent because they are shared by
 //! two places; see the header of the data file.
 
+use crate::text::fold::fold_char;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
@@ -230,32 +231,17 @@ fn is_arabic_letter(c: char) -> bool {
     matches!(c, '\u{0621}'..='\u{064A}' | '\u{0671}'..='\u{06D3}')
 }
 
-/// Folds a name or mention to its lookup key: no marks, one spelling per
-/// letter, single spaces, a lone conjunction و joined to the next word.
+/// Folds a name or mention to its lookup key: folded as every look-up is
+/// ([`fold_char`]), lower case, single spaces, a lone conjunction و joined
+/// to the next word.
 fn fold(text: &str) -> String {
     let mut letters = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            // harakat, shadda, sukun, dagger alef, Quranic marks, tatweel
-            '\u{0610}'..='\u{061A}'
-            | '\u{064B}'..='\u{065F}'
-            | '\u{0670}'
-            | '\u{06D6}'..='\u{06ED}'
-            | '\u{0640}' => {}
-            // zero-width and direction marks
-            '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{061C}'
-            | '\u{FEFF}' => {}
-            'أ' | 'إ' | 'آ' | 'ٱ' => letters.push('ا'),
-            'ى' | 'ی' | 'ئ' => letters.push('ي'),
-            'ة' | 'ھ' => letters.push('ه'),
-            'ؤ' => letters.push('و'),
-            'ک' => letters.push('ك'),
-            c if c.is_alphabetic() => letters.extend(c.to_lowercase()),
+    for c in text.chars().filter_map(fold_char) {
+        if c.is_alphabetic() {
+            letters.extend(c.to_lowercase());
+        } else {
             // hyphens, punctuation and spaces all separate words
-            _ => letters.push(' '),
+            letters.push(' ');
         }
     }
     let mut key = String::with_capacity(letters.len());

@@ -651,8 +651,8 @@ const PAST: &[&str] = &[
     "الماضيه",
     "المنصرم",
     "المنصرمه",
-    "الفائت",
-    "الفائته",
+    "الفايت",
+    "الفايته",
 ];
 const PRESENT: &[&str] = &["الجاري", "الجاريه", "الحالي", "الحاليه"];
 const FUTURE: &[&str] = &["المقبل", "المقبله", "القادم", "القادمه"];
@@ -660,7 +660,7 @@ const THIS: &[&str] = &["هذا", "هذه"];
 /// Vague modifiers that are dropped ("early 2022" keeps the value 2022).
 const MODIFIERS: &[&str] = &[
     "مطلع",
-    "اوائل",
+    "اوايل",
     "بدايه",
     "بدايات",
     "مستهل",
@@ -922,27 +922,13 @@ fn build_lexicon() -> Lexicon {
 // Folding and tokens
 // ---------------------------------------------------------------------------
 
-/// Maps a character to its folded form; `None` drops it (marks, tatweel,
-/// invisible controls).  Digits of every script become ASCII.
+/// Maps a character to its folded form ([`text::fold`](crate::text::fold)),
+/// with digits of every script as ASCII and Arabic punctuation as its
+/// Latin twin; `None` drops it.
 fn fold_char(c: char) -> Option<char> {
-    let folded = match c {
-        '\u{0610}'..='\u{061A}'
-        | '\u{064B}'..='\u{065F}'
-        | '\u{0670}'
-        | '\u{06D6}'..='\u{06ED}'
-        | '\u{0640}' => return None,
-        '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{061C}'
-        | '\u{FEFF}' => return None,
-        'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
-        'ى' | 'ی' => 'ي',
-        'ة' | 'ھ' => 'ه',
-        'ؤ' => 'و',
-        'ک' => 'ك',
-        '٠'..='٩' => char::from_digit(c as u32 - 0x0660, 10)?,
-        '۰'..='۹' => char::from_digit(c as u32 - 0x06F0, 10)?,
+    let folded = match crate::text::fold::fold_char(c)? {
+        c @ '٠'..='٩' => char::from_digit(c as u32 - 0x0660, 10)?,
+        c @ '۰'..='۹' => char::from_digit(c as u32 - 0x06F0, 10)?,
         '،' | '٬' => ',',
         '؛' => ';',
         '٫' => '.',

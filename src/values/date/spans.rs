@@ -49,8 +49,8 @@ const PERIOD_COUNTS: &[&str] = &[
     "سبعين",
     "ثمانين",
     "تسعين",
-    "مئه",
-    "مائه",
+    "ميه",
+    "مايه",
 ];
 /// Units of a period besides those the value parser counts. Not a bare
 /// `عقد`: it is also a contract, and the holding of a meeting (بعد عقد).
