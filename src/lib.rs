@@ -4,6 +4,7 @@
 pub mod entity;
 pub mod error;
 pub mod fs;
+pub mod import;
 pub mod input;
 pub mod model;
 pub mod output;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use arabic_ner::model::{e5s1, prune};
+use arabic_ner::import::{e5s1, prune};
 use arabic_ner::{Error, Result};
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -5,10 +5,8 @@
 
 pub mod bert;
 pub mod config;
-pub mod e5s1;
 pub mod hub;
 pub mod packed;
-pub mod prune;
 pub mod tokenizer;
 pub mod weights;
 

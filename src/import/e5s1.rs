@@ -20,14 +20,13 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use half::f16;
 use safetensors::{Dtype, View};
 use serde_json::{json, Value};
 
-use super::weights::write_file_atomic;
+use super::{write_atomic, write_bytes, write_err, ImportError};
 
 /// Number of elements in one Q4_0 block.
 pub const Q4_0_BLOCK_ELEMS: usize = 32;
@@ -38,108 +37,6 @@ const MAGIC: [u8; 4] = *b"E5S1";
 const SUPPORTED_VERSION: u32 = 1;
 const DTYPE_F32: u8 = 0;
 const DTYPE_Q4_0: u8 = 1;
-
-/// Everything that can go wrong while reading an E5S1 file or writing the
-/// converted folder. Each message names the file concerned.
-#[derive(Debug, thiserror::Error)]
-pub enum E5s1Error {
-    /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// An output file or directory could not be written.
-    #[error("{}: cannot write: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// The file does not start with `E5S1`.
-    #[error("{}: bad magic {found:?}, expected \"E5S1\"", path.display())]
-    BadMagic { path: PathBuf, found: Vec<u8> },
-    /// The file has a format version this reader does not know.
-    #[error("{}: unsupported E5S1 version {version} (this reader knows version 1)", path.display())]
-    UnsupportedVersion { path: PathBuf, version: u32 },
-    /// The file ends (or a declared range ends) before the data it promises.
-    #[error(
-        "{}: truncated at byte {offset}: {what} needs {needed} bytes but only {available} remain",
-        path.display()
-    )]
-    Truncated {
-        path: PathBuf,
-        offset: u64,
-        needed: u64,
-        available: u64,
-        what: String,
-    },
-    /// A header field is out of range or inconsistent.
-    #[error("{}: invalid header: {detail}", path.display())]
-    BadHeader { path: PathBuf, detail: String },
-    /// The embedded SentencePiece vocabulary is malformed.
-    #[error("{}: invalid vocabulary section: {detail}", path.display())]
-    BadVocab { path: PathBuf, detail: String },
-    /// The tensor directory does not hold the number of tensors the header implies.
-    #[error("{}: tensor count mismatch: expected {expected}, found {found}", path.display())]
-    TensorCount {
-        path: PathBuf,
-        expected: usize,
-        found: i64,
-    },
-    /// A tensor the architecture needs is not in the directory.
-    #[error("{}: missing tensor `{name}`", path.display())]
-    MissingTensor { path: PathBuf, name: String },
-    /// A tensor has the wrong dtype, element count or size, or holds non-finite values.
-    #[error("{}: tensor `{name}`: {detail}", path.display())]
-    BadTensor {
-        path: PathBuf,
-        name: String,
-        detail: String,
-    },
-    /// The tokenizer file is not valid JSON.
-    #[error("{}: invalid JSON: {source}", path.display())]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    /// The tokenizer file does not describe the model's vocabulary.
-    #[error("{}: tokenizer does not match the model: {detail}", path.display())]
-    TokenizerMismatch { path: PathBuf, detail: String },
-    /// safetensors refused the tensors.
-    #[error("{}: cannot serialize safetensors: {source}", path.display())]
-    Safetensors {
-        path: PathBuf,
-        source: safetensors::SafeTensorError,
-    },
-}
-
-impl From<E5s1Error> for crate::Error {
-    /// A missing input is bad input (exit 3), a failing read or write one of
-    /// the system (exit 5), and a malformed E5S1 or tokenizer file a model
-    /// that cannot be loaded (exit 4).
-    fn from(e: E5s1Error) -> Self {
-        use crate::error::{input_or_io, model_error};
-        match e {
-            E5s1Error::Read { path, source } => input_or_io(&path, source),
-            E5s1Error::Write { path, source } => crate::Error::io(path, source),
-            E5s1Error::Safetensors {
-                path,
-                source: safetensors::SafeTensorError::IoError(source),
-            } => crate::Error::io(path, source),
-            E5s1Error::BadMagic { ref path, .. }
-            | E5s1Error::UnsupportedVersion { ref path, .. }
-            | E5s1Error::Truncated { ref path, .. }
-            | E5s1Error::BadHeader { ref path, .. }
-            | E5s1Error::BadVocab { ref path, .. }
-            | E5s1Error::TensorCount { ref path, .. }
-            | E5s1Error::MissingTensor { ref path, .. }
-            | E5s1Error::BadTensor { ref path, .. }
-            | E5s1Error::Json { ref path, .. }
-            | E5s1Error::TokenizerMismatch { ref path, .. }
-            | E5s1Error::Safetensors { ref path, .. } => model_error(path, &e),
-        }
-    }
-}
 
 /// Model hyper-parameters from the E5S1 header.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,7 +147,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, needed: u64, what: &str) -> Result<&'a [u8], E5s1Error> {
+    fn take(&mut self, needed: u64, what: &str) -> Result<&'a [u8], ImportError> {
         let available = self.buf.len() - self.pos;
         match usize::try_from(needed) {
             Ok(n) if n <= available => {
@@ -258,7 +155,7 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(out)
             }
-            _ => Err(E5s1Error::Truncated {
+            _ => Err(ImportError::Truncated {
                 path: self.path.to_path_buf(),
                 offset: self.pos as u64,
                 needed,
@@ -268,33 +165,33 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], E5s1Error> {
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], ImportError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N as u64, what)?);
         Ok(out)
     }
 
-    fn u8(&mut self, what: &str) -> Result<u8, E5s1Error> {
+    fn u8(&mut self, what: &str) -> Result<u8, ImportError> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    fn u16(&mut self, what: &str) -> Result<u16, E5s1Error> {
+    fn u16(&mut self, what: &str) -> Result<u16, ImportError> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
 
-    fn u32(&mut self, what: &str) -> Result<u32, E5s1Error> {
+    fn u32(&mut self, what: &str) -> Result<u32, ImportError> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
-    fn i32(&mut self, what: &str) -> Result<i32, E5s1Error> {
+    fn i32(&mut self, what: &str) -> Result<i32, ImportError> {
         Ok(i32::from_le_bytes(self.array(what)?))
     }
 
-    fn u64(&mut self, what: &str) -> Result<u64, E5s1Error> {
+    fn u64(&mut self, what: &str) -> Result<u64, ImportError> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    fn f32(&mut self, what: &str) -> Result<f32, E5s1Error> {
+    fn f32(&mut self, what: &str) -> Result<f32, ImportError> {
         Ok(f32::from_le_bytes(self.array(what)?))
     }
 }
@@ -333,31 +230,31 @@ pub fn dequantize_q4_0(bytes: &[u8]) -> Option<Vec<f32>> {
 }
 
 /// Positive `i32` header field as `usize`.
-fn dim(path: &Path, name: &str, v: i32) -> Result<usize, E5s1Error> {
+fn dim(path: &Path, name: &str, v: i32) -> Result<usize, ImportError> {
     usize::try_from(v)
         .ok()
         .filter(|&v| v > 0)
-        .ok_or_else(|| E5s1Error::BadHeader {
+        .ok_or_else(|| ImportError::BadHeader {
             path: path.to_path_buf(),
             detail: format!("{name} = {v}, expected a positive value"),
         })
 }
 
-fn read_config(r: &mut Reader<'_>) -> Result<E5s1Config, E5s1Error> {
+fn read_config(r: &mut Reader<'_>) -> Result<E5s1Config, ImportError> {
     let path = r.path;
-    let magic = r.array::<4>("magic").map_err(|_| E5s1Error::BadMagic {
+    let magic = r.array::<4>("magic").map_err(|_| ImportError::BadMagic {
         path: path.to_path_buf(),
         found: r.buf.iter().take(4).copied().collect(),
     })?;
     if magic != MAGIC {
-        return Err(E5s1Error::BadMagic {
+        return Err(ImportError::BadMagic {
             path: path.to_path_buf(),
             found: magic.to_vec(),
         });
     }
     let version = r.u32("version")?;
     if version != SUPPORTED_VERSION {
-        return Err(E5s1Error::UnsupportedVersion {
+        return Err(ImportError::UnsupportedVersion {
             path: path.to_path_buf(),
             version,
         });
@@ -371,7 +268,7 @@ fn read_config(r: &mut Reader<'_>) -> Result<E5s1Config, E5s1Error> {
     let type_vocab_size = dim(path, "type_vocab_size", r.i32("header")?)?;
     let layer_norm_eps = r.f32("header")?;
     let block = r.i32("header")?;
-    let bad = |detail: String| E5s1Error::BadHeader {
+    let bad = |detail: String| ImportError::BadHeader {
         path: path.to_path_buf(),
         detail,
     };
@@ -412,9 +309,9 @@ fn read_config(r: &mut Reader<'_>) -> Result<E5s1Config, E5s1Error> {
     })
 }
 
-fn read_vocab(r: &mut Reader<'_>) -> Result<E5s1Vocab, E5s1Error> {
+fn read_vocab(r: &mut Reader<'_>) -> Result<E5s1Vocab, ImportError> {
     let path = r.path;
-    let bad = |detail: String| E5s1Error::BadVocab {
+    let bad = |detail: String| ImportError::BadVocab {
         path: path.to_path_buf(),
         detail,
     };
@@ -477,7 +374,7 @@ fn read_vocab(r: &mut Reader<'_>) -> Result<E5s1Vocab, E5s1Error> {
     })
 }
 
-fn skip_normalizer(r: &mut Reader<'_>) -> Result<(), E5s1Error> {
+fn skip_normalizer(r: &mut Reader<'_>) -> Result<(), ImportError> {
     // The character map is the tokenizer's business (tokenizer.json has it);
     // it only has to be stepped over.
     let _entries = r.i32("normalizer entry count")?;
@@ -549,11 +446,11 @@ fn tensor_plan(c: &E5s1Config) -> Vec<(String, String, Vec<usize>)> {
 fn read_directory(
     r: &mut Reader<'_>,
     expected: usize,
-) -> Result<HashMap<String, DirEntry>, E5s1Error> {
+) -> Result<HashMap<String, DirEntry>, ImportError> {
     let path = r.path;
     let count = r.i32("tensor count")?;
     if usize::try_from(count).ok() != Some(expected) {
-        return Err(E5s1Error::TensorCount {
+        return Err(ImportError::TensorCount {
             path: path.to_path_buf(),
             expected,
             found: i64::from(count),
@@ -573,7 +470,7 @@ fn read_directory(
             nbytes: r.u64(&what)?,
         };
         if dir.insert(name.clone(), entry).is_some() {
-            return Err(E5s1Error::BadTensor {
+            return Err(ImportError::BadTensor {
                 path: path.to_path_buf(),
                 name,
                 detail: "appears twice in the directory".into(),
@@ -589,8 +486,8 @@ fn decode_tensor(
     name: &str,
     e: &DirEntry,
     shape: &[usize],
-) -> Result<Vec<f32>, E5s1Error> {
-    let bad = |detail: String| E5s1Error::BadTensor {
+) -> Result<Vec<f32>, ImportError> {
+    let bad = |detail: String| ImportError::BadTensor {
         path: path.to_path_buf(),
         name: name.to_string(),
         detail,
@@ -625,7 +522,7 @@ fn decode_tensor(
     let data = match end {
         Some(end) if end <= file.len() as u64 => &file[e.offset as usize..end as usize],
         _ => {
-            return Err(E5s1Error::Truncated {
+            return Err(ImportError::Truncated {
                 path: path.to_path_buf(),
                 offset: e.offset,
                 needed: e.nbytes,
@@ -649,7 +546,7 @@ fn decode_tensor(
 
 impl E5s1Model {
     /// Decode an E5S1 image held in memory; `origin` names it in errors.
-    pub fn parse(bytes: &[u8], origin: &Path) -> Result<Self, E5s1Error> {
+    pub fn parse(bytes: &[u8], origin: &Path) -> Result<Self, ImportError> {
         let mut r = Reader {
             buf: bytes,
             pos: 0,
@@ -669,7 +566,7 @@ impl E5s1Model {
         let plan = tensor_plan(&config);
         let mut tensors = Vec::with_capacity(plan.len());
         for (src, dst, shape) in plan {
-            let entry = dir.get(&src).ok_or_else(|| E5s1Error::MissingTensor {
+            let entry = dir.get(&src).ok_or_else(|| ImportError::MissingTensor {
                 path: origin.to_path_buf(),
                 name: src.clone(),
             })?;
@@ -688,8 +585,8 @@ impl E5s1Model {
     }
 
     /// Read and decode an E5S1 file.
-    pub fn read(path: &Path) -> Result<Self, E5s1Error> {
-        let bytes = std::fs::read(path).map_err(|source| E5s1Error::Read {
+    pub fn read(path: &Path) -> Result<Self, ImportError> {
+        let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -761,31 +658,8 @@ impl View for F32View<'_> {
     }
 }
 
-fn write_err(path: &Path) -> impl Fn(std::io::Error) -> E5s1Error + '_ {
-    move |source| E5s1Error::Write {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Write `name` inside `dir` atomically (see [`write_file_atomic`]).
-fn write_atomic(
-    dir: &Path,
-    name: &str,
-    fill: impl FnOnce(&Path, &mut std::fs::File) -> Result<(), E5s1Error>,
-) -> Result<u64, E5s1Error> {
-    let target = dir.join(name);
-    write_file_atomic(&target, fill, write_err(&target))
-}
-
-fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<u64, E5s1Error> {
-    write_atomic(dir, name, |_, f| {
-        f.write_all(bytes).map_err(write_err(&dir.join(name)))
-    })
-}
-
 /// Write `tensors` as an f32 `model.safetensors` in `dir` (atomically).
-pub fn write_safetensors(dir: &Path, tensors: &[HfTensor]) -> Result<u64, E5s1Error> {
+pub fn write_safetensors(dir: &Path, tensors: &[HfTensor]) -> Result<u64, ImportError> {
     let target = dir.join("model.safetensors");
     write_atomic(dir, "model.safetensors", |tmp, _| {
         let views = tensors
@@ -794,7 +668,7 @@ pub fn write_safetensors(dir: &Path, tensors: &[HfTensor]) -> Result<u64, E5s1Er
         // transformers refuses safetensors files without a `format` entry.
         let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
         safetensors::serialize_to_file(views, Some(meta), tmp).map_err(|source| {
-            E5s1Error::Safetensors {
+            ImportError::Safetensors {
                 path: target.clone(),
                 source,
             }
@@ -804,10 +678,10 @@ pub fn write_safetensors(dir: &Path, tensors: &[HfTensor]) -> Result<u64, E5s1Er
 
 /// Check that `tokenizer.json` is a Unigram model with exactly the pieces
 /// embedded in the E5S1 file.
-fn check_tokenizer(path: &Path, json: &Value, model: &E5s1Model) -> Result<(), E5s1Error> {
-    let mismatch = |detail: String| E5s1Error::TokenizerMismatch {
+fn check_tokenizer(path: &Path, json: &Value, model: &E5s1Model) -> Result<(), ImportError> {
+    let mismatch = |detail: String| ImportError::Tokenizer {
         path: path.to_path_buf(),
-        detail,
+        detail: format!("tokenizer does not match the model: {detail}"),
     };
     let m = &json["model"];
     if m["type"] != "Unigram" {
@@ -879,8 +753,8 @@ fn tokenizer_config(model: &E5s1Model) -> Value {
     cfg
 }
 
-fn pretty(path: &Path, v: &Value) -> Result<Vec<u8>, E5s1Error> {
-    let mut out = serde_json::to_vec_pretty(v).map_err(|source| E5s1Error::Json {
+fn pretty(path: &Path, v: &Value) -> Result<Vec<u8>, ImportError> {
+    let mut out = serde_json::to_vec_pretty(v).map_err(|source| ImportError::Json {
         path: path.to_path_buf(),
         source,
     })?;
@@ -896,13 +770,13 @@ pub fn import_e5s1(
     model_bin: &Path,
     tokenizer_json: &Path,
     out_dir: &Path,
-) -> Result<ImportSummary, E5s1Error> {
+) -> Result<ImportSummary, ImportError> {
     let model = E5s1Model::read(model_bin)?;
-    let tok_bytes = std::fs::read(tokenizer_json).map_err(|source| E5s1Error::Read {
+    let tok_bytes = std::fs::read(tokenizer_json).map_err(|source| ImportError::Read {
         path: tokenizer_json.to_path_buf(),
         source,
     })?;
-    let tok: Value = serde_json::from_slice(&tok_bytes).map_err(|source| E5s1Error::Json {
+    let tok: Value = serde_json::from_slice(&tok_bytes).map_err(|source| ImportError::Json {
         path: tokenizer_json.to_path_buf(),
         source,
     })?;
@@ -1115,7 +989,7 @@ mod tests {
         }
     }
 
-    fn parse(bytes: &[u8]) -> Result<E5s1Model, E5s1Error> {
+    fn parse(bytes: &[u8]) -> Result<E5s1Model, ImportError> {
         E5s1Model::parse(bytes, Path::new("synthetic.bin"))
     }
 
@@ -1185,7 +1059,7 @@ mod tests {
             assert!(msg.contains("synthetic.bin"), "{msg}");
             if len >= 4 {
                 assert!(
-                    matches!(err, E5s1Error::Truncated { .. }),
+                    matches!(err, ImportError::Truncated { .. }),
                     "len {len}: {msg}"
                 );
             }
@@ -1206,7 +1080,7 @@ mod tests {
     fn corrupt_headers_are_reported() {
         let mut image = Synth::new().image();
         image[0] = b'X';
-        assert!(matches!(parse(&image), Err(E5s1Error::BadMagic { .. })));
+        assert!(matches!(parse(&image), Err(ImportError::BadMagic { .. })));
 
         let mut s = Synth::new();
         s.tensor_count = Some(20);
@@ -1214,7 +1088,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                E5s1Error::TensorCount {
+                ImportError::TensorCount {
                     expected: 21,
                     found: 20,
                     ..
@@ -1232,11 +1106,14 @@ mod tests {
         // An absurd layer count is a count mismatch, not an allocation attempt.
         let mut image = Synth::new().image();
         image[12..16].copy_from_slice(&i32::MAX.to_le_bytes());
-        assert!(matches!(parse(&image), Err(E5s1Error::TensorCount { .. })));
+        assert!(matches!(
+            parse(&image),
+            Err(ImportError::TensorCount { .. })
+        ));
 
         let mut image = Synth::new().image();
         image[8..12].copy_from_slice(&(-5i32).to_le_bytes());
-        assert!(matches!(parse(&image), Err(E5s1Error::BadHeader { .. })));
+        assert!(matches!(parse(&image), Err(ImportError::BadHeader { .. })));
     }
 
     #[test]
@@ -1295,7 +1172,7 @@ mod tests {
         t["model"]["vocab"][5] = json!(["\u{2581}other", -3.5]);
         std::fs::write(&tok, t.to_string()).expect("write");
         let err = import_e5s1(&bin, &tok, &dir.path().join("out")).expect_err("mismatch");
-        assert!(matches!(err, E5s1Error::TokenizerMismatch { .. }), "{err}");
+        assert!(matches!(err, ImportError::Tokenizer { .. }), "{err}");
         assert!(err.to_string().contains("piece 5"), "{err}");
         assert!(!dir.path().join("out/config.json").exists());
     }

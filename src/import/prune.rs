@@ -16,13 +16,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::Value;
 
-use super::weights::write_file_atomic;
+use super::{write_atomic, write_bytes, write_err, ImportError};
 
 const TOKENIZER: &str = "tokenizer.json";
 const CONFIG: &str = "config.json";
@@ -31,70 +30,6 @@ const WEIGHTS: &str = "model.safetensors";
 const COPIED: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
 /// Pieces that are always kept, whatever the predicate says.
 const SPECIAL_PIECES: [&str; 5] = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"];
-
-/// Errors from [`prune_vocab`]; each names the file concerned.
-#[derive(Debug, thiserror::Error)]
-pub enum PruneError {
-    /// An input file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// An output file or directory could not be written.
-    #[error("{}: cannot write: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// A JSON file is not valid JSON.
-    #[error("{}: invalid JSON: {source}", path.display())]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    /// The tokenizer is not a Unigram model this code can rewrite.
-    #[error("{}: {detail}", path.display())]
-    Tokenizer { path: PathBuf, detail: String },
-    /// `config.json` is inconsistent with the tokenizer or weights.
-    #[error("{}: {detail}", path.display())]
-    Config { path: PathBuf, detail: String },
-    /// The weights file could not be parsed or written.
-    #[error("{}: safetensors: {source}", path.display())]
-    Safetensors {
-        path: PathBuf,
-        source: safetensors::SafeTensorError,
-    },
-    /// A tensor cannot be sliced.
-    #[error("{}: tensor `{name}`: {detail}", path.display())]
-    Tensor {
-        path: PathBuf,
-        name: String,
-        detail: String,
-    },
-}
-
-impl From<PruneError> for crate::Error {
-    /// As for the import: a missing input is bad input (exit 3), a failing
-    /// read or write one of the system (exit 5), a malformed file a model
-    /// that cannot be loaded (exit 4).
-    fn from(e: PruneError) -> Self {
-        use crate::error::{input_or_io, model_error};
-        match e {
-            PruneError::Read { path, source } => input_or_io(&path, source),
-            PruneError::Write { path, source } => crate::Error::io(path, source),
-            PruneError::Safetensors {
-                path,
-                source: safetensors::SafeTensorError::IoError(source),
-            } => crate::Error::io(path, source),
-            PruneError::Json { ref path, .. }
-            | PruneError::Tokenizer { ref path, .. }
-            | PruneError::Config { ref path, .. }
-            | PruneError::Safetensors { ref path, .. }
-            | PruneError::Tensor { ref path, .. } => model_error(path, &e),
-        }
-    }
-}
 
 /// What [`prune_vocab`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,42 +123,17 @@ pub fn keep_compact(piece: &str) -> bool {
     !core.is_ascii() || letters <= 3
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, PruneError> {
-    std::fs::read(path).map_err(|source| PruneError::Read {
+fn read(path: &Path) -> Result<Vec<u8>, ImportError> {
+    std::fs::read(path).map_err(|source| ImportError::Read {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn read_json(path: &Path) -> Result<Value, PruneError> {
-    serde_json::from_slice(&read(path)?).map_err(|source| PruneError::Json {
+fn read_json(path: &Path) -> Result<Value, ImportError> {
+    serde_json::from_slice(&read(path)?).map_err(|source| ImportError::Json {
         path: path.to_path_buf(),
         source,
-    })
-}
-
-fn write_err(path: &Path) -> impl Fn(std::io::Error) -> PruneError + '_ {
-    move |source| PruneError::Write {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Write `name` in `dir` atomically (see [`write_file_atomic`]).
-fn write_atomic(
-    dir: &Path,
-    name: &str,
-    fill: impl FnOnce(&Path, &mut std::fs::File) -> Result<(), PruneError>,
-) -> Result<(), PruneError> {
-    let target = dir.join(name);
-    write_file_atomic(&target, fill, write_err(&target))?;
-    Ok(())
-}
-
-fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PruneError> {
-    let target = dir.join(name);
-    write_atomic(dir, name, |_, f| {
-        f.write_all(bytes).map_err(write_err(&target))
     })
 }
 
@@ -328,8 +238,8 @@ fn select(
     tok: &Value,
     config: &Value,
     keep: &dyn Fn(&str) -> bool,
-) -> Result<IdMap, PruneError> {
-    let bad = |detail: String| PruneError::Tokenizer {
+) -> Result<IdMap, ImportError> {
+    let bad = |detail: String| ImportError::Tokenizer {
         path: path.to_path_buf(),
         detail,
     };
@@ -400,8 +310,8 @@ fn select(
 }
 
 /// Rewrite `tokenizer.json` for the kept pieces.
-fn rewrite_tokenizer(path: &Path, tok: &mut Value, map: &IdMap) -> Result<(), PruneError> {
-    let bad = |detail: String| PruneError::Tokenizer {
+fn rewrite_tokenizer(path: &Path, tok: &mut Value, map: &IdMap) -> Result<(), ImportError> {
+    let bad = |detail: String| ImportError::Tokenizer {
         path: path.to_path_buf(),
         detail,
     };
@@ -442,9 +352,9 @@ fn rewrite_tokenizer(path: &Path, tok: &mut Value, map: &IdMap) -> Result<(), Pr
 }
 
 /// Rewrite `config.json`: new `vocab_size`, renumbered `*_token_id`s.
-fn rewrite_config(path: &Path, config: &mut Value, map: &IdMap) -> Result<(), PruneError> {
+fn rewrite_config(path: &Path, config: &mut Value, map: &IdMap) -> Result<(), ImportError> {
     for (key, old) in config_token_ids(config) {
-        let new = map.get(old).ok_or_else(|| PruneError::Config {
+        let new = map.get(old).ok_or_else(|| ImportError::Config {
             path: path.to_path_buf(),
             detail: format!("{key} = {old} was not kept"),
         })?;
@@ -508,7 +418,7 @@ pub fn prune_vocab(
     in_dir: &Path,
     out_dir: &Path,
     keep: &dyn Fn(&str) -> bool,
-) -> Result<PruneSummary, PruneError> {
+) -> Result<PruneSummary, ImportError> {
     let tok_path = in_dir.join(TOKENIZER);
     let cfg_path = in_dir.join(CONFIG);
     let st_path = in_dir.join(WEIGHTS);
@@ -522,13 +432,13 @@ pub fn prune_vocab(
         Some(v) => v
             .as_u64()
             .and_then(|v| usize::try_from(v).ok())
-            .ok_or_else(|| PruneError::Config {
+            .ok_or_else(|| ImportError::Config {
                 path: cfg_path.clone(),
                 detail: format!("vocab_size {v} is not a count"),
             })?,
     };
     if old_rows < old_pieces {
-        return Err(PruneError::Config {
+        return Err(ImportError::Config {
             path: cfg_path,
             detail: format!(
                 "vocab_size {old_rows} is smaller than the tokenizer's {old_pieces} pieces"
@@ -537,7 +447,7 @@ pub fn prune_vocab(
     }
 
     let bytes = read(&st_path)?;
-    let st_err = |source| PruneError::Safetensors {
+    let st_err = |source| ImportError::Safetensors {
         path: st_path.clone(),
         source,
     };
@@ -563,7 +473,7 @@ pub fn prune_vocab(
             [axis] => {
                 let elem = view.dtype().bitsize() / 8;
                 if elem == 0 || view.dtype().bitsize() % 8 != 0 {
-                    return Err(PruneError::Tensor {
+                    return Err(ImportError::BadTensor {
                         path: st_path.clone(),
                         name: name.to_string(),
                         detail: format!("cannot slice sub-byte dtype {:?}", view.dtype()),
@@ -580,7 +490,7 @@ pub fn prune_vocab(
                 }
             }
             _ => {
-                return Err(PruneError::Tensor {
+                return Err(ImportError::BadTensor {
                     path: st_path.clone(),
                     name: name.to_string(),
                     detail: format!(
@@ -593,7 +503,7 @@ pub fn prune_vocab(
         out.push((name.to_string(), tensor));
     }
     if sliced.is_empty() {
-        return Err(PruneError::Config {
+        return Err(ImportError::Config {
             path: st_path,
             detail: format!("no tensor has a vocab-sized ({old_rows}) dimension"),
         });
@@ -609,7 +519,7 @@ pub fn prune_vocab(
     write_atomic(out_dir, WEIGHTS, |tmp, _| {
         let views = out.iter().map(|(n, t)| (n.as_str(), t));
         safetensors::serialize_to_file(views, Some(meta), tmp).map_err(|source| {
-            PruneError::Safetensors {
+            ImportError::Safetensors {
                 path: out_st.clone(),
                 source,
             }
@@ -617,7 +527,7 @@ pub fn prune_vocab(
     })?;
     drop(out);
     let json = |path: PathBuf, v: &Value| {
-        serde_json::to_vec_pretty(v).map_err(|source| PruneError::Json { path, source })
+        serde_json::to_vec_pretty(v).map_err(|source| ImportError::Json { path, source })
     };
     write_bytes(out_dir, TOKENIZER, &json(out_dir.join(TOKENIZER), &tok)?)?;
     for name in COPIED {
@@ -921,7 +831,7 @@ mod tests {
         cfg["vocab_size"] = json!(5);
         std::fs::write(src.join(CONFIG), cfg.to_string()).expect("write");
         let err = prune_vocab(&src, &dir.path().join("o1"), &keep_for_arabic).expect_err("short");
-        assert!(matches!(err, PruneError::Config { .. }), "{err}");
+        assert!(matches!(err, ImportError::Config { .. }), "{err}");
 
         let mut tok = synthetic_tokenizer();
         tok["model"]["type"] = json!("BPE");
