@@ -196,6 +196,48 @@ pub fn windows(
     out
 }
 
+/// The model input of one window of `enc`: `[CLS]`, the pieces of the
+/// words `words`, `[SEP]`, at most `max_pieces` pieces between them, and
+/// each word's pieces' positions in the ids. A word longer than the window
+/// keeps its first pieces; a word past the budget still gets one position.
+/// The tagger and training build their windows here, so that the model
+/// reads at tagging time what it was trained on.
+pub fn window_input(
+    enc: &tokenizer::EncodedWords,
+    words: std::ops::Range<usize>,
+    max_pieces: usize,
+    cls: u32,
+    sep: u32,
+) -> WindowInput {
+    let max_pieces = max_pieces.max(1);
+    let mut ids = Vec::with_capacity(max_pieces + 2);
+    ids.push(cls);
+    let mut pieces = Vec::with_capacity(words.len());
+    for wi in words {
+        let p = enc.word(wi);
+        let room = (max_pieces + 1).saturating_sub(ids.len()).max(1);
+        let start = ids.len();
+        ids.extend_from_slice(&p[..p.len().min(room)]);
+        pieces.push(start..ids.len());
+    }
+    ids.truncate(max_pieces + 1);
+    for r in &mut pieces {
+        r.start = r.start.min(max_pieces);
+        r.end = r.end.clamp(r.start + 1, max_pieces + 1);
+    }
+    ids.push(sep);
+    WindowInput { ids, pieces }
+}
+
+/// See [`window_input`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowInput {
+    /// Piece ids with `[CLS]` first and `[SEP]` last.
+    pub ids: Vec<u32>,
+    /// For each word, the positions of its pieces in `ids`.
+    pub pieces: Vec<std::ops::Range<usize>>,
+}
+
 /// The element-wise mean of `first` (the tensors of `model`, as
 /// [`Weights::token_classification_tensors`] lists them) and the weights of
 /// the model folders `others`, which must have the same labels and the same

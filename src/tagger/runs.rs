@@ -10,7 +10,7 @@ use super::{Aggregation, Tagger};
 use crate::error::Result;
 use crate::model::packed::Threads;
 use crate::model::tokenizer::EncodedWords;
-use crate::model::windows;
+use crate::model::{window_input, windows, WindowInput};
 use crate::scheme::argmax;
 
 /// Most tokens in one batch: about 30 MB of activations with the default
@@ -36,25 +36,8 @@ impl Tagger {
         let mut wins: Vec<Window> = Vec::new();
         for (si, enc) in encs.iter().enumerate() {
             for range in windows(enc, max_pieces, self.opts.stride) {
-                let mut ids = Vec::with_capacity(max_pieces + 2);
-                ids.push(tok.cls);
-                let mut pieces = Vec::with_capacity(range.len());
-                for wi in range.clone() {
-                    let p = enc.word(wi);
-                    let room = (max_pieces + 1).saturating_sub(ids.len()).max(1);
-                    // A word longer than the window keeps its first pieces;
-                    // a word past the budget still gets one piece.
-                    let take = p.len().min(room);
-                    let start = ids.len();
-                    ids.extend_from_slice(&p[..take]);
-                    pieces.push(start..ids.len());
-                }
-                ids.truncate(max_pieces + 1);
-                for r in &mut pieces {
-                    r.start = r.start.min(max_pieces);
-                    r.end = r.end.clamp(r.start + 1, max_pieces + 1);
-                }
-                ids.push(tok.sep);
+                let WindowInput { ids, pieces } =
+                    window_input(enc, range.clone(), max_pieces, tok.cls, tok.sep);
                 wins.push(Window {
                     seq: si,
                     words: range,

@@ -19,7 +19,7 @@ use crate::model::tokenizer::WordTokenizer;
 use crate::model::weights::{
     is_token_classification_param, save_safetensors, write_atomic, Storage, Weights,
 };
-use crate::model::{hub, pad_batch, sentence_runs, windows};
+use crate::model::{hub, pad_batch, sentence_runs, window_input, windows};
 use crate::scheme::Scheme;
 use crate::text::normalize::{normalize, NormalizeOptions};
 use crate::values::date::is_date_word;
@@ -268,32 +268,23 @@ pub(crate) fn make_examples(
         let words: Vec<String> = s.words.iter().map(|w| normalize(w, norm).text).collect();
         let enc = tok.encode_words(&words)?;
         for range in windows(&enc, max_pieces, 0) {
-            let mut ids = vec![tok.cls];
-            let mut targets = vec![IGNORE];
-            let mut word_pos = Vec::with_capacity(range.len());
-            for wi in range.clone() {
-                let pieces = enc.word(wi);
-                let room = (max_pieces + 1).saturating_sub(ids.len());
-                let pieces = &pieces[..pieces.len().min(room.max(1))];
+            let input = window_input(&enc, range.clone(), max_pieces, tok.cls, tok.sep);
+            let mut targets = vec![IGNORE; input.ids.len()];
+            for (wi, pieces) in range.clone().zip(&input.pieces) {
                 let tag = &s.tags[wi];
                 let masked_date = mask_dates && tag == "O" && is_date_word(&s.words[wi]);
-                let target = if masked_date || s.is_unlabelled(wi) {
-                    IGNORE
-                } else {
-                    *label_ids.get(tag.as_str()).ok_or_else(|| {
-                        Error::input(format!(
-                            "line {}: label {tag} is not in the model's label set",
-                            s.line
-                        ))
-                    })?
-                };
-                word_pos.push(ids.len());
-                ids.extend_from_slice(pieces);
-                targets.push(target);
-                targets.extend(std::iter::repeat_n(IGNORE, pieces.len() - 1));
+                if masked_date || s.is_unlabelled(wi) {
+                    continue;
+                }
+                targets[pieces.start] = *label_ids.get(tag.as_str()).ok_or_else(|| {
+                    Error::input(format!(
+                        "line {}: label {tag} is not in the model's label set",
+                        s.line
+                    ))
+                })?;
             }
-            ids.push(tok.sep);
-            targets.push(IGNORE);
+            let word_pos = input.pieces.iter().map(|p| p.start).collect();
+            let ids = input.ids;
             out.push(Example {
                 ids,
                 targets,
