@@ -1168,3 +1168,82 @@ fn import_e5_names_bad_input_with_its_exit_code() {
     assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn train_settings_come_from_the_config_file_and_the_command_line() {
+    let s = Setup::new();
+    s.write("data/gold.txt", CONLL);
+    let cfg = s.write(
+        "cfg/train.toml",
+        format!(
+            "base = \"{}\"\nout = \"{}\"\nlr = 0.0003\nepochs = 3\nfreeze_embeddings = true\nsave_every = 0\n\n[[train]]\npath = \"../data/gold.txt\"\nmap = \"PER=PER\"\n",
+            s.model(),
+            s.path("run").display()
+        ),
+    );
+    let out = s.run(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "2",
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    let args: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("run/training_args.json")).unwrap())
+            .unwrap();
+    // From the file, from the command line over the file, and the corpus
+    // path relative to the file.
+    assert_eq!(args["lr"], 0.0003, "{args}");
+    assert_eq!(args["epochs"], 1, "{args}");
+    assert_eq!(args["max_steps"], 2, "{args}");
+    assert_eq!(args["freeze_embeddings"], true, "{args}");
+    let train = args["train"][0]["path"].as_str().unwrap();
+    assert!(
+        train.ends_with("data/gold.txt") && train.contains("cfg"),
+        "{train}"
+    );
+    assert_eq!(args["mask_unlabelled_dates"], true, "{args}");
+
+    // The command line's flags override the file too.
+    let out = s.run(
+        &[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            s.path("run2").to_str().unwrap(),
+            "--max-steps",
+            "1",
+            "--no-date-masking",
+            "--freeze-embeddings",
+            "false",
+        ],
+        b"",
+    );
+    assert_ok(&out);
+    let args: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("run2/training_args.json")).unwrap())
+            .unwrap();
+    assert_eq!(args["epochs"], 3, "{args}");
+    assert_eq!(args["mask_unlabelled_dates"], false, "{args}");
+    assert_eq!(args["freeze_embeddings"], false, "{args}");
+
+    // A key no setting has is a usage error naming it and the file.
+    let bad = s.write(
+        "cfg/bad.toml",
+        format!("base = \"{}\"\nlearning_rate = 0.1\n", s.model()),
+    );
+    let out = s.run(&["train", "--config", bad.to_str().unwrap()], b"");
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.toml") && err.contains("learning_rate"),
+        "{err}"
+    );
+}

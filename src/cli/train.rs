@@ -13,11 +13,95 @@ use arabic_ner::train::data::LabelMap;
 use arabic_ner::train::trainer::{train, Corpus, Event, TrainOptions};
 use arabic_ner::{Error, Result};
 
-#[derive(Args)]
-pub struct TrainArgs {
+/// Declares each training setting once: the struct that both the command
+/// line (`--name`) and a `--config` TOML file (`name = ...`) fill, how a
+/// file's settings give way to the command line's, and where each lands in
+/// [`TrainOptions`].
+macro_rules! settings {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident : $ty:ty => $($field:ident).+ $(as $wrap:ident)?;
+    )*) => {
+        /// Settings given on the command line or in a `--config` file.
+        #[derive(Args, serde::Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        pub struct TrainSettings {
+            $( $(#[$meta])* $name: Option<$ty>, )*
+        }
+
+        impl TrainSettings {
+            /// `over`'s settings where it has them, these elsewhere.
+            fn overridden_by(self, over: TrainSettings) -> TrainSettings {
+                TrainSettings { $( $name: over.$name.or(self.$name), )* }
+            }
+
+            /// Writes the settings given into `o`.
+            fn apply(self, o: &mut TrainOptions) {
+                $( if let Some(v) = self.$name { o.$($field).+ = settings!(@wrap v $($wrap)?); } )*
+            }
+        }
+    };
+    (@wrap $v:ident) => { $v };
+    (@wrap $v:ident Some) => { Some($v) };
+}
+
+settings! {
     /// Pretrained BERT: a model folder or a Hub id `org/name[@revision]`.
     #[arg(long)]
-    base: Option<String>,
+    base: String => base;
+    /// Output folder: the best model, and checkpoints to resume from.
+    #[arg(long, short)]
+    out: PathBuf => out;
+    #[arg(long)]
+    epochs: usize => fit.epochs;
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: f64 => fit.lr;
+    /// Sentences per step.
+    #[arg(long)]
+    batch_size: usize => fit.batch_size;
+    /// Fraction of steps spent on linear warm-up.
+    #[arg(long)]
+    warmup: f64 => fit.warmup;
+    #[arg(long)]
+    weight_decay: f64 => fit.weight_decay;
+    /// Clip gradients to this global norm (0 = off).
+    #[arg(long)]
+    clip: f64 => fit.clip;
+    #[arg(long)]
+    seed: u64 => fit.seed;
+    /// Longest training window in word pieces.
+    #[arg(long)]
+    max_length: usize => max_pieces;
+    /// Train each sentence with its neighbours: consecutive sentences are
+    /// joined up to this many word pieces (0: each alone). The model then
+    /// reads text the same way.
+    #[arg(long, value_name = "PIECES")]
+    context: usize => context_pieces;
+    /// Keep word embeddings fixed.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    freeze_embeddings: bool => freeze_embeddings;
+    /// Dropout probability (default: the base model's).
+    #[arg(long)]
+    dropout: f64 => dropout as Some;
+    /// Leave date-like words out of the loss in corpora that never label
+    /// dates (default true; `--no-date-masking` is `false`).
+    #[arg(long, value_name = "BOOL")]
+    mask_unlabelled_dates: bool => mask_unlabelled_dates;
+    /// Save a checkpoint every N steps (0: at epoch ends only).
+    #[arg(long)]
+    save_every: u64 => save_every;
+    /// Stop after N steps in all.
+    #[arg(long)]
+    max_steps: u64 => fit.max_steps;
+    /// Leave the last epoch's model in the output folder, not the best on
+    /// --dev (for runs to be averaged with `export --average`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    keep_last: bool => keep_last;
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
     /// Training data in CoNLL form (`word TAG`); repeat for several files.
     #[arg(long = "train")]
     train: Vec<PathBuf>,
@@ -31,164 +115,75 @@ pub struct TrainArgs {
     /// Tag scheme of the data (bio, iob1, iobes); detected when absent.
     #[arg(long)]
     scheme: Option<Scheme>,
-    /// A TOML file with the options, including a map per corpus (see README).
+    /// A TOML file with the settings, and `[[train]]` and `[dev]` tables
+    /// with a map per corpus (see README); the command line overrides it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Output folder: the best model, and checkpoints to resume from.
-    #[arg(long, short)]
-    out: Option<PathBuf>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Peak learning rate.
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Sentences per step.
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Fraction of steps spent on linear warm-up.
-    #[arg(long)]
-    warmup: Option<f64>,
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// Clip gradients to this global norm (0 = off).
-    #[arg(long)]
-    clip: Option<f64>,
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Longest training window in word pieces.
-    #[arg(long)]
-    max_length: Option<usize>,
-    /// Train each sentence with its neighbours: consecutive sentences are
-    /// joined up to this many word pieces (0: each alone). The model then
-    /// reads text the same way.
-    #[arg(long, value_name = "PIECES")]
-    context: Option<usize>,
-    /// Keep word embeddings fixed.
-    #[arg(long)]
-    freeze_embeddings: bool,
-    /// Dropout probability (default: the base model's).
-    #[arg(long)]
-    dropout: Option<f64>,
+    #[command(flatten)]
+    settings: TrainSettings,
     /// Score date-like words as O even in corpora that never label dates.
     #[arg(long)]
     no_date_masking: bool,
-    /// Save a checkpoint every N steps (0: at epoch ends only).
-    #[arg(long)]
-    save_every: Option<u64>,
-    /// Stop after N steps in all.
-    #[arg(long)]
-    max_steps: Option<u64>,
-    /// Leave the last epoch's model in the output folder, not the best on
-    /// --dev (for runs to be averaged with `export --average`).
-    #[arg(long)]
-    keep_last: bool,
     /// Continue from the last checkpoint in the output folder.
     #[arg(long)]
     resume: bool,
 }
 
-/// The TOML shape of `--config`: every option, and `[[train]]` tables.
-#[derive(serde::Deserialize)]
+/// The corpora of a `--config` file, with paths relative to the file.
+#[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
-    base: Option<String>,
+struct ConfigCorpora {
     #[serde(default)]
     train: Vec<Corpus>,
     dev: Option<Corpus>,
-    out: Option<PathBuf>,
-    epochs: Option<usize>,
-    lr: Option<f64>,
-    batch_size: Option<usize>,
-    warmup: Option<f64>,
-    weight_decay: Option<f64>,
-    clip: Option<f64>,
-    seed: Option<u64>,
-    max_length: Option<usize>,
-    context: Option<usize>,
-    freeze_embeddings: Option<bool>,
-    dropout: Option<f64>,
-    mask_unlabelled_dates: Option<bool>,
-    save_every: Option<u64>,
-    keep_last: Option<bool>,
 }
 
-fn options(a: &TrainArgs) -> Result<TrainOptions> {
-    let mut o = TrainOptions::default();
-    if let Some(path) = &a.config {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        let c: ConfigFile = toml::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{}: {}",
-                path.display(),
-                e.to_string().replace('\n', " ")
-            ))
-        })?;
-        let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
-        let rel = |p: PathBuf| if p.is_relative() { base_dir.join(p) } else { p };
-        o.train = c
-            .train
-            .into_iter()
-            .map(|mut k| {
-                k.path = rel(k.path);
-                k
-            })
-            .collect();
-        o.dev = c.dev.map(|mut k| {
-            k.path = rel(k.path);
-            k
-        });
-        if let Some(v) = c.base {
-            o.base = v;
-        }
-        if let Some(v) = c.out {
-            o.out = v;
-        }
-        if let Some(v) = c.epochs {
-            o.fit.epochs = v;
-        }
-        if let Some(v) = c.lr {
-            o.fit.lr = v;
-        }
-        if let Some(v) = c.batch_size {
-            o.fit.batch_size = v;
-        }
-        if let Some(v) = c.warmup {
-            o.fit.warmup = v;
-        }
-        if let Some(v) = c.weight_decay {
-            o.fit.weight_decay = v;
-        }
-        if let Some(v) = c.clip {
-            o.fit.clip = v;
-        }
-        if let Some(v) = c.seed {
-            o.fit.seed = v;
-        }
-        if let Some(v) = c.max_length {
-            o.max_pieces = v;
-        }
-        if let Some(v) = c.context {
-            o.context_pieces = v;
-        }
-        if let Some(v) = c.freeze_embeddings {
-            o.freeze_embeddings = v;
-        }
-        if c.dropout.is_some() {
-            o.dropout = c.dropout;
-        }
-        if let Some(v) = c.mask_unlabelled_dates {
-            o.mask_unlabelled_dates = v;
-        }
-        if let Some(v) = c.save_every {
-            o.save_every = v;
-        }
-        if let Some(v) = c.keep_last {
-            o.keep_last = v;
+/// Reads a `--config` file: its corpora and its settings.
+fn read_config(path: &std::path::Path) -> Result<(ConfigCorpora, TrainSettings)> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let bad = |e: &dyn std::fmt::Display| {
+        Error::Usage(format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().trim().replace('\n', " ")
+        ))
+    };
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| bad(&e))?;
+    let mut corpora = toml::Table::new();
+    for key in ["train", "dev"] {
+        if let Some(v) = table.remove(key) {
+            corpora.insert(key.to_string(), v);
         }
     }
+    let mut corpora: ConfigCorpora = corpora.try_into().map_err(|e| bad(&e))?;
+    let settings: TrainSettings = table.try_into().map_err(|e| bad(&e))?;
+    let base_dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    let rel = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = base_dir.join(&*p);
+        }
+    };
+    corpora.train.iter_mut().for_each(|k| rel(&mut k.path));
+    corpora.dev.iter_mut().for_each(|k| rel(&mut k.path));
+    Ok((corpora, settings))
+}
+
+fn options(a: TrainArgs) -> Result<TrainOptions> {
+    let mut o = TrainOptions::default();
+    let (corpora, file_settings) = match &a.config {
+        Some(path) => read_config(path)?,
+        None => Default::default(),
+    };
+    o.train = corpora.train;
+    o.dev = corpora.dev;
+    let mut cli = a.settings;
+    if a.no_date_masking {
+        cli.mask_unlabelled_dates = Some(false);
+    }
+    file_settings.overridden_by(cli).apply(&mut o);
     let map: LabelMap = match &a.map {
         Some(m) => m
             .parse()
@@ -209,57 +204,6 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
             scheme: a.scheme,
         });
     }
-    if let Some(v) = &a.base {
-        o.base = v.clone();
-    }
-    if let Some(v) = &a.out {
-        o.out = v.clone();
-    }
-    if let Some(v) = a.epochs {
-        o.fit.epochs = v;
-    }
-    if let Some(v) = a.lr {
-        o.fit.lr = v;
-    }
-    if let Some(v) = a.batch_size {
-        o.fit.batch_size = v;
-    }
-    if let Some(v) = a.warmup {
-        o.fit.warmup = v;
-    }
-    if let Some(v) = a.weight_decay {
-        o.fit.weight_decay = v;
-    }
-    if let Some(v) = a.clip {
-        o.fit.clip = v;
-    }
-    if let Some(v) = a.seed {
-        o.fit.seed = v;
-    }
-    if let Some(v) = a.max_length {
-        o.max_pieces = v;
-    }
-    if let Some(v) = a.context {
-        o.context_pieces = v;
-    }
-    if a.freeze_embeddings {
-        o.freeze_embeddings = true;
-    }
-    if a.dropout.is_some() {
-        o.dropout = a.dropout;
-    }
-    if a.no_date_masking {
-        o.mask_unlabelled_dates = false;
-    }
-    if let Some(v) = a.save_every {
-        o.save_every = v;
-    }
-    if let Some(v) = a.max_steps {
-        o.fit.max_steps = v;
-    }
-    if a.keep_last {
-        o.keep_last = true;
-    }
     if o.base.is_empty() {
         return Err(Error::Usage("no pretrained model: pass --base".into()));
     }
@@ -268,9 +212,10 @@ fn options(a: &TrainArgs) -> Result<TrainOptions> {
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
-    let opts = options(&a)?;
+    let resume = a.resume;
+    let opts = options(a)?;
     let has_checkpoint = opts.out.join("checkpoints").join("latest").is_file();
-    if has_checkpoint && !a.resume {
+    if has_checkpoint && !resume {
         return Err(Error::Usage(format!(
             "{} already holds a training run: pass --resume to continue it, or choose another --out",
             opts.out.display()
