@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::entity::{Document, Entity};
 use crate::error::Error;
+use crate::values;
 
 /// Output formats of `arabic-ner tag`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +194,8 @@ impl<W: Write> Writer<W> {
             Format::Json => writeln!(self.out, "["),
             Format::Tsv => writeln!(
                 self.out,
-                "source\tline\tstart\tend\tlabel\tscore\ttext\tcountry\tvalue"
+                "source\tline\tstart\tend\tlabel\tscore\ttext\t{}",
+                values::COLUMNS.join("\t")
             ),
             Format::Html => self.html_head(),
             _ => Ok(()),
@@ -254,9 +256,11 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
             Format::Tsv => {
                 for e in &doc.entities {
                     let e = &src.place(e);
+                    let values: Vec<String> =
+                        values::columns(e).iter().map(|v| tsv_field(v)).collect();
                     writeln!(
                         self.out,
-                        "{}\t{}\t{}\t{}\t{}\t{:.4}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{:.4}\t{}\t{}",
                         tsv_field(src.source),
                         src.line.map(|l| l.to_string()).unwrap_or_default(),
                         e.start,
@@ -264,8 +268,7 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
                         e.label,
                         e.score,
                         tsv_field(&e.text),
-                        e.country.unwrap_or(""),
-                        e.date.as_ref().map(|d| d.value.as_str()).unwrap_or("")
+                        values.join("\t")
                     )?;
                 }
             }
@@ -299,11 +302,10 @@ mark small{{font:bold 11px sans-serif;margin-inline-start:.4em;color:#555;vertic
                 for e in &doc.entities {
                     write!(self.out, "{}", escape_html(&text[at..e.byte_start]))?;
                     let mut title = format!("{} {:.2}", e.label, e.score);
-                    if let Some(c) = e.country {
-                        title.push_str(&format!(" country={c}"));
-                    }
-                    if let Some(d) = &e.date {
-                        title.push_str(&format!(" value={}", d.value));
+                    for (name, v) in values::COLUMNS.iter().zip(values::columns(e)) {
+                        if !v.is_empty() {
+                            title.push_str(&format!(" {name}={v}"));
+                        }
                     }
                     write!(
                         self.out,

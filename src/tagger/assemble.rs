@@ -10,8 +10,7 @@ use crate::scheme::spans;
 use crate::text::clitics::leading_clitic_len;
 use crate::text::normalize::Normalized;
 use crate::text::words::Word;
-use crate::values::country::country_code;
-use crate::values::date::normalize_date;
+use crate::values::{annotate, Context};
 
 use super::decode::mean_prob;
 
@@ -27,6 +26,9 @@ impl Tagger {
         scores: &[Vec<WordScore>],
     ) -> Document {
         let mut doc = Document::default();
+        let values = Context {
+            reference_date: self.opts.reference_date,
+        };
         for (si, s) in sentences.iter().enumerate() {
             let sent_scores = scores.get(si).map(Vec::as_slice).unwrap_or_default();
             let labels: Vec<&str> = sent_scores
@@ -58,26 +60,19 @@ impl Tagger {
                     continue;
                 }
                 let score = mean_prob(&sent_scores[span.start..span.end]);
-                let etext = &text[bs..be];
-                let country = match span.label.as_str() {
-                    "LOC" | "GPE" => country_code(etext),
-                    _ => None,
-                };
-                let date = match span.label.as_str() {
-                    "DATE" => normalize_date(etext, self.opts.reference_date),
-                    _ => None,
-                };
-                doc.entities.push(Entity {
+                let mut entity = Entity {
                     label: span.label.clone(),
-                    text: etext.to_string(),
+                    text: text[bs..be].to_string(),
                     start: 0,
                     end: 0,
                     byte_start: bs,
                     byte_end: be,
                     score,
-                    country,
-                    date,
-                });
+                    country: None,
+                    date: None,
+                };
+                annotate(&mut entity, &values);
+                doc.entities.push(entity);
             }
         }
         doc.entities.retain(|e| self.keep(e));
