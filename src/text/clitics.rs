@@ -94,6 +94,23 @@ pub fn leading_clitic_len(word: &str) -> usize {
     0
 }
 
+/// The longest leading clitic cluster of `word`, (و|ف)? (ب|ل|ك)?, as its
+/// clitics one by one, and the rest of the word (empty when the word is all
+/// clitics). The one reader of clitic clusters: [`clitic_prefixes`], the
+/// country table and the date lexicon all read them here.
+#[must_use]
+pub fn split_leading_clitics(word: &str) -> (Vec<&str>, &str) {
+    let mut parts = Vec::new();
+    let mut rest = word;
+    for letters in [&['و', 'ف'][..], &['ب', 'ل', 'ك'][..]] {
+        if let Some(r) = rest.strip_prefix(letters) {
+            parts.push(&rest[..rest.len() - r.len()]);
+            rest = r;
+        }
+    }
+    (parts, rest)
+}
+
 /// Byte lengths of possible leading clitic clusters of a word, shortest
 /// first, never the whole word: (و|ف)? (ب|ل|ك)?, so `&word[p..]` is the
 /// word behind each. Unlike [`leading_clitic_len`], which decides where an
@@ -101,14 +118,10 @@ pub fn leading_clitic_len(word: &str) -> usize {
 #[must_use]
 pub fn clitic_prefixes(word: &str) -> Vec<usize> {
     let mut out = vec![0];
-    let conj = word
-        .strip_prefix(['و', 'ف'])
-        .map_or(0, |rest| word.len() - rest.len());
-    if conj > 0 {
-        out.push(conj);
-    }
-    if let Some(rest) = word[conj..].strip_prefix(['ب', 'ل', 'ك']) {
-        out.push(word.len() - rest.len());
+    let mut at = 0;
+    for part in split_leading_clitics(word).0 {
+        at += part.len();
+        out.push(at);
     }
     out.retain(|&p| p < word.len());
     out

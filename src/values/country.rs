@@ -13,6 +13,7 @@
 //! `None`.  A few names are deliberately absent because they are shared by
 //! two places; see the header of the data file.
 
+use crate::text::clitics::clitic_prefixes;
 use crate::text::fold::fold_char;
 use std::collections::HashMap;
 use std::fmt;
@@ -263,28 +264,19 @@ fn fold(text: &str) -> String {
     key
 }
 
-/// Keys left after removing a leading clitic cluster from a folded mention:
-/// an optional و or ف, then an optional ب, ل or ك (ل + ال is written لل).
+/// Keys left after removing a leading clitic cluster from a folded mention
+/// ([`clitic_prefixes`]): an optional و or ف, then an optional ب, ل or ك
+/// (ل + ال is written لل).
 fn clitic_candidates(key: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for conj in ["", "و", "ف"] {
-        let Some(after_conj) = key.strip_prefix(conj) else {
+    for p in clitic_prefixes(key).into_iter().skip(1) {
+        let rest = &key[p..];
+        if rest.starts_with(' ') {
             continue;
-        };
-        for prep in ["", "ب", "ل", "ك"] {
-            if conj.is_empty() && prep.is_empty() {
-                continue;
-            }
-            let Some(rest) = after_conj.strip_prefix(prep) else {
-                continue;
-            };
-            if rest.is_empty() || rest.starts_with(' ') {
-                continue;
-            }
-            out.push(rest.to_string());
-            if prep == "ل" && rest.starts_with('ل') {
-                out.push(format!("ا{rest}"));
-            }
+        }
+        out.push(rest.to_string());
+        if key[..p].ends_with('ل') && rest.starts_with('ل') {
+            out.push(format!("ا{rest}"));
         }
     }
     out

@@ -1,6 +1,6 @@
 //! Folding and tokens of a date mention.
 
-use crate::text::clitics::clitic_prefixes;
+use crate::text::clitics::{clitic_prefixes, split_leading_clitics};
 
 use super::lexicon::*;
 
@@ -162,19 +162,8 @@ pub(super) fn split_clitics(toks: Vec<Tok>) -> Vec<Tok> {
 
 /// `وال`, `بال`, `و` ... split into single clitics and the article.
 pub(super) fn clitics_only(word: &str) -> Option<Vec<String>> {
-    let mut rest = word;
-    let mut parts = Vec::new();
-    if let Some(r) = rest.strip_prefix('و').or_else(|| rest.strip_prefix('ف')) {
-        parts.push(rest[..rest.len() - r.len()].to_string());
-        rest = r;
-    }
-    for p in ['ب', 'ل', 'ك'] {
-        if let Some(r) = rest.strip_prefix(p) {
-            parts.push(p.to_string());
-            rest = r;
-            break;
-        }
-    }
+    let (clitics, mut rest) = split_leading_clitics(word);
+    let mut parts: Vec<String> = clitics.into_iter().map(str::to_string).collect();
     if rest == "ال" {
         parts.push("ال".to_string());
         rest = "";
