@@ -208,6 +208,20 @@ impl Key {
 mod tests {
     use super::*;
 
+    /// The one reading of clitic clusters that every look-up shares.
+    #[test]
+    fn clitic_clusters_are_read_one_way() {
+        assert_eq!(split_leading_clitics("وبالقاهرة"), (vec!["و", "ب"], "القاهرة"));
+        assert_eq!(split_leading_clitics("فلمصر"), (vec!["ف", "ل"], "مصر"));
+        assert_eq!(split_leading_clitics("كالعادة"), (vec!["ك"], "العادة"));
+        assert_eq!(split_leading_clitics("وب"), (vec!["و", "ب"], ""));
+        assert_eq!(split_leading_clitics("مصر"), (vec![], "مصر"));
+        // One conjunction and one preposition at most, in that order.
+        assert_eq!(split_leading_clitics("بوفد"), (vec!["ب"], "وفد"));
+        assert_eq!(clitic_prefixes("وبالقاهرة"), vec![0, 2, 4]);
+        assert_eq!(clitic_prefixes("وب"), vec![0, 2]);
+    }
+
     /// The word left after stripping.
     fn rest(word: &str) -> &str {
         &word[leading_clitic_len(word)..]
