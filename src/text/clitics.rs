@@ -211,7 +211,10 @@ mod tests {
     /// The one reading of clitic clusters that every look-up shares.
     #[test]
     fn clitic_clusters_are_read_one_way() {
-        assert_eq!(split_leading_clitics("وبالقاهرة"), (vec!["و", "ب"], "القاهرة"));
+        assert_eq!(
+            split_leading_clitics("وبالقاهرة"),
+            (vec!["و", "ب"], "القاهرة")
+        );
         assert_eq!(split_leading_clitics("فلمصر"), (vec!["ف", "ل"], "مصر"));
         assert_eq!(split_leading_clitics("كالعادة"), (vec!["ك"], "العادة"));
         assert_eq!(split_leading_clitics("وب"), (vec!["و", "ب"], ""));
