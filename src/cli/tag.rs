@@ -272,7 +272,9 @@ impl<W: Write> Run<'_, W> {
                 .map_err(self.write_err())?;
         }
         if let Some(b) = &self.bar {
-            b.inc(self.pending.bytes as u64);
+            // The input read, without the neighbours' text read again.
+            let read: usize = self.pending.docs.iter().map(|(_, p)| p.core.len()).sum();
+            b.inc(read as u64);
         }
         self.pending.docs.clear();
         self.pending.bytes = 0;
