@@ -254,7 +254,7 @@ impl TaggerBuilder {
     pub fn build(self) -> Result<Tagger> {
         let model = match &self.model {
             Some(spec) => NerModel::load(spec)?,
-            None => NerModel::from_dir(&crate::model::default_model_dir())?,
+            None => NerModel::from_dir(&crate::model::default_model()?)?,
         };
         if self.ensemble.is_empty() {
             return Ok(Tagger::with_model(model, self.opts));
