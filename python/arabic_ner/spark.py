@@ -39,7 +39,8 @@ _LOCK = threading.Lock()
 
 def worker_tagger(**options: Any) -> Tagger:
     """The process's tagger for these options, loaded once."""
-    key = tuple(sorted((k, _hashable(v)) for k, v in options.items()))
+    # Options left at None are the defaults: the same tagger with or without them.
+    key = tuple(sorted((k, _hashable(v)) for k, v in options.items() if v is not None))
     with _LOCK:
         tagger = _TAGGERS.get(key)
         if tagger is None:
