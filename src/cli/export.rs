@@ -39,7 +39,7 @@ pub struct ExportArgs {
 pub fn run(a: ExportArgs) -> Result<()> {
     let dir = match &a.model {
         Some(m) => hub::resolve(m)?,
-        None => arabic_ner::model::default_model_dir(),
+        None => arabic_ner::model::default_model()?,
     };
     // Loading checks the folder through and through before writing.
     let model = NerModel::from_dir(&dir)?;

@@ -1,10 +1,11 @@
 //! The model: BERT encoder and head ([`bert`]), its configuration
 //! ([`config`]), checkpoint files ([`weights`]), tokenizer ([`tokenizer`]),
-//! Hub resolution ([`hub`]), and the import of the base model ([`e5s1`],
-//! [`prune`]).
+//! Hub resolution ([`hub`]), and the shipped model built in ([`embedded`]).
 
 pub mod bert;
 pub mod config;
+#[cfg(feature = "embedded-model")]
+pub mod embedded;
 pub mod hub;
 pub mod packed;
 pub mod tokenizer;
@@ -23,8 +24,19 @@ use weights::Weights;
 /// Name of the model shipped in `models/`.
 pub const DEFAULT_MODEL_NAME: &str = "arabic-ner-e5-small";
 
-/// Where the default model is looked for: `ARABIC_NER_MODEL` if set, else the
-/// `models/` folder of this source tree.
+/// The default model folder: `ARABIC_NER_MODEL` if set, else the model built
+/// into the library (feature `embedded-model`, unpacked on first use; see
+/// [`embedded`]), else the `models/` folder of this source tree.
+pub fn default_model() -> Result<PathBuf> {
+    #[cfg(feature = "embedded-model")]
+    if std::env::var_os("ARABIC_NER_MODEL").is_none_or(|p| p.is_empty()) {
+        return embedded::folder();
+    }
+    Ok(default_model_dir())
+}
+
+/// Where the default model is looked for on disk: `ARABIC_NER_MODEL` if set,
+/// else the `models/` folder of this source tree.
 pub fn default_model_dir() -> PathBuf {
     match std::env::var_os("ARABIC_NER_MODEL") {
         Some(p) if !p.is_empty() => PathBuf::from(p),

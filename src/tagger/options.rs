@@ -259,7 +259,7 @@ impl TaggerBuilder {
         self.check_options()?;
         let model = match &self.model {
             Some(spec) => NerModel::load(spec)?,
-            None => NerModel::from_dir(&crate::model::default_model_dir())?,
+            None => NerModel::from_dir(&crate::model::default_model()?)?,
         };
         let tagger = if self.ensemble.is_empty() {
             Tagger::with_model(model, self.opts)
