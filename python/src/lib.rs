@@ -36,11 +36,26 @@ fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e {
         Error::Model { .. } => ModelError::new_err(msg),
-        Error::Usage(_) | Error::Input { .. } => PyValueError::new_err(msg),
+        Error::Usage(_) => PyValueError::new_err(python_names(&msg)),
+        Error::Input { .. } => PyValueError::new_err(msg),
         Error::Io { .. } => PyOSError::new_err(msg),
         Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
         Error::Tensor(_) => PyRuntimeError::new_err(msg),
     }
+}
+
+/// A usage message of the library names options as the command line does
+/// (`--batch-size`); here they are keyword arguments (`batch_size`).
+fn python_names(msg: &str) -> String {
+    msg.split(' ')
+        .map(|w| match w.strip_prefix("--") {
+            Some(name) if name.starts_with(|c: char| c.is_ascii_lowercase()) => {
+                name.replace('-', "_")
+            }
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs `f`, turning a panic into an error rather than letting it unwind
@@ -456,21 +471,6 @@ impl Tagger {
             None => None,
         };
         let inner = py.detach(|| guarded("loading the model", || builder.build()))?;
-        if let Some(w) = &wanted {
-            let known = inner.entity_types();
-            let unknown: Vec<&str> = w
-                .iter()
-                .filter(|l| *l != "COUNTRY" && !known.contains(*l))
-                .map(String::as_str)
-                .collect();
-            if !unknown.is_empty() {
-                return Err(PyValueError::new_err(format!(
-                    "labels: unknown type {} (the model has {}, and COUNTRY)",
-                    unknown.join(", "),
-                    known.into_iter().collect::<Vec<_>>().join(", ")
-                )));
-            }
-        }
         let threads = pool
             .as_ref()
             .map(|p| p.current_num_threads())
