@@ -38,26 +38,10 @@ pub const FILES: [(&str, &[u8]); 4] = [
     shipped!("model.safetensors"),
 ];
 
-/// A 64-bit hash of the embedded files (FNV-1a over 8-byte words): names the
-/// unpacked folder, so that folders of different builds never mix.
-fn contents_hash() -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, bytes) in FILES {
-        for part in [name.as_bytes(), bytes] {
-            let mut words = part.chunks_exact(8);
-            for w in &mut words {
-                let word = u64::from_le_bytes(w.try_into().expect("8-byte chunk"));
-                h = (h ^ word).wrapping_mul(PRIME);
-            }
-            for &b in words.remainder() {
-                h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-            }
-            h = (h ^ part.len() as u64).wrapping_mul(PRIME);
-        }
-    }
-    h
-}
+/// A 64-bit hash of the embedded files (FNV-1a over 8-byte words), computed
+/// by the build script: names the unpacked folder, so that folders of
+/// different builds never mix, without reading the weights at run time.
+const CONTENTS_HASH: &str = env!("ARABIC_NER_EMBEDDED_HASH");
 
 /// Folders the model may be unpacked below, in order of preference.
 fn cache_roots() -> Vec<PathBuf> {
@@ -108,7 +92,7 @@ fn unpack(root: &Path, dir: &Path) -> std::io::Result<()> {
 
 /// A folder holding the embedded model, unpacked on first use.
 pub fn folder() -> Result<PathBuf> {
-    let name = format!("{DEFAULT_MODEL_NAME}-{:016x}", contents_hash());
+    let name = format!("{DEFAULT_MODEL_NAME}-{CONTENTS_HASH}");
     let mut failures = Vec::new();
     for root in cache_roots() {
         let dir = root.join(&name);
@@ -132,6 +116,26 @@ pub fn folder() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The build script's hash is the hash of the files compiled in.
+    #[test]
+    fn the_build_hash_is_the_hash_of_the_embedded_files() {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (name, bytes) in FILES {
+            for part in [name.as_bytes(), bytes] {
+                let mut words = part.chunks_exact(8);
+                for w in &mut words {
+                    h = (h ^ u64::from_le_bytes(w.try_into().unwrap())).wrapping_mul(PRIME);
+                }
+                for &b in words.remainder() {
+                    h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+                }
+                h = (h ^ part.len() as u64).wrapping_mul(PRIME);
+            }
+        }
+        assert_eq!(CONTENTS_HASH, format!("{h:016x}"));
+    }
 
     #[test]
     fn the_embedded_files_are_the_shipped_folder() {
