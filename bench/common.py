@@ -39,6 +39,23 @@ BASE_CANDIDATES = ["base/e5-small-ar", "../base/e5-small-compact"]
 # Locating things
 # --------------------------------------------------------------------------
 
+def conll_sentences(path):
+    """Sentences of a CoNLL file as lists of tokens (first column)."""
+    sentences, current = [], []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                if current:
+                    sentences.append(current)
+                current = []
+            elif not line.startswith("-DOCSTART-"):
+                current.append(parts[0])
+    if current:
+        sentences.append(current)
+    return sentences
+
+
 def repo_path(p):
     """Resolves ``p`` against the repository root unless it is absolute."""
     p = Path(p)

@@ -51,6 +51,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "models" / "arabic-ner-e5-small"
 
@@ -76,19 +79,8 @@ def parse_args(argv=None):
 
 
 def sentences(path):
-    out, words = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if not parts:
-                if words:
-                    out.append(" ".join(words))
-                words = []
-            else:
-                words.append(parts[0])
-    if words:
-        out.append(" ".join(words))
-    return out
+    """The sentences of a CoNLL file, one string each."""
+    return [" ".join(words) for words in common.conll_sentences(path)]
 
 
 def count_tokens(lines):

@@ -33,6 +33,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -51,19 +54,7 @@ def source_text(path):
             return f.read()
     conll = os.path.join(ROOT, "..", "shared", "data", "anercorp", "test.txt")
     if os.path.exists(conll):
-        lines, words = [], []
-        with open(conll, encoding="utf-8") as f:
-            for line in f:
-                parts = line.split()
-                if not parts:
-                    if words:
-                        lines.append(" ".join(words))
-                    words = []
-                else:
-                    words.append(parts[0])
-        if words:
-            lines.append(" ".join(words))
-        return "\n".join(lines) + "\n"
+        return "\n".join(" ".join(w) for w in common.conll_sentences(conll)) + "\n"
     with open(os.path.join(ROOT, "data", "sample.txt"), encoding="utf-8") as f:
         return f.read()
 

@@ -109,19 +109,7 @@ def parse_args(argv=None):
 
 def read_sentences(path):
     """Sentences of a CoNLL file as lists of tokens (first column)."""
-    sentences, current = [], []
-    with open(path, encoding="utf-8-sig") as f:
-        for line in f:
-            parts = line.split()
-            if not parts:
-                if current:
-                    sentences.append(current)
-                    current = []
-            elif not line.startswith("-DOCSTART-"):
-                current.append(parts[0])
-    if current:
-        sentences.append(current)
-    return sentences
+    return common.conll_sentences(path)
 
 
 RUSAGE_HELPER = """
