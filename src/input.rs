@@ -101,10 +101,10 @@ pub struct DocumentReader<R: Read> {
     line: usize,
     /// The current document's line (line mode).
     doc_line: usize,
-    /// Offsets of `buf`'s start in the current document and in the input.
+    /// Offsets of `buf`'s start in the current document (in whole mode,
+    /// the document is the input).
     doc_bytes: usize,
     doc_chars: usize,
-    input_bytes: usize,
     parts: usize,
     /// Whole sentences at the end of the previous part, read before the next.
     before: String,
@@ -130,7 +130,6 @@ impl<R: Read> DocumentReader<R> {
             doc_line: 1,
             doc_bytes: 0,
             doc_chars: 0,
-            input_bytes: 0,
             parts: 0,
             before: String::new(),
         }
@@ -147,11 +146,6 @@ impl<R: Read> DocumentReader<R> {
     /// written now.
     pub fn is_waiting(&self) -> bool {
         self.reader.buffer().is_empty() && !self.eof
-    }
-
-    /// Bytes of input consumed so far.
-    pub fn position(&self) -> usize {
-        self.input_bytes
     }
 
     /// Reads more of the current document into `buf`.
@@ -228,9 +222,7 @@ impl<R: Read> DocumentReader<R> {
             let byte_offset = self.doc_bytes;
             let char_offset = self.doc_chars;
             let start_line = self.line;
-            let input_offset = self.input_bytes;
             self.doc_bytes += bytes.len();
-            self.input_bytes += bytes.len();
             if !self.per_line {
                 self.line += bytes.iter().filter(|&&b| b == b'\n').count();
             }
@@ -279,7 +271,7 @@ impl<R: Read> DocumentReader<R> {
                         format!(
                             "{}:{line}: not UTF-8 at byte {}",
                             self.name,
-                            input_offset + bad
+                            byte_offset + bad
                         )
                     };
                     Err(msg)
@@ -307,7 +299,6 @@ impl<R: Read> DocumentReader<R> {
         if self.per_line && !self.eof {
             self.doc_line += 1;
             self.line += 1;
-            self.input_bytes += 1; // the line break (a `\r` before it is not counted)
             self.doc_end = false;
         } else {
             self.finished = true;
