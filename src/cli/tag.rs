@@ -386,22 +386,22 @@ fn close_checked(file: std::fs::File) -> std::io::Result<()> {
 
 /// Where the output goes.
 enum Sink {
-    Stdout(std::fs::File),
-    /// An existing special file (`/dev/null`, a FIFO): written in place.
-    Special(std::fs::File),
+    /// Standard output, or an existing special file (`/dev/null`, a FIFO)
+    /// written in place.
+    Direct(std::fs::File),
     Atomic(AtomicFile),
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Sink::Stdout(f) | Sink::Special(f) => f.write(buf),
+            Sink::Direct(f) => f.write(buf),
             Sink::Atomic(f) => f.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Sink::Stdout(f) | Sink::Special(f) => f.flush(),
+            Sink::Direct(f) => f.flush(),
             Sink::Atomic(f) => f.flush(),
         }
     }
@@ -409,7 +409,7 @@ impl Write for Sink {
 
 fn open_sink(output: Option<&Path>) -> Result<Sink> {
     let Some(path) = output else {
-        return Ok(Sink::Stdout(stdout_file()?));
+        return Ok(Sink::Direct(stdout_file()?));
     };
     let io_err = |source| Error::Io {
         path: path.to_path_buf(),
@@ -423,7 +423,7 @@ fn open_sink(output: Option<&Path>) -> Result<Sink> {
             .write(true)
             .open(path)
             .map_err(io_err)?;
-        return Ok(Sink::Special(f));
+        return Ok(Sink::Direct(f));
     }
     Ok(Sink::Atomic(AtomicFile::create(path)?))
 }
@@ -436,7 +436,7 @@ fn close_sink(sink: Sink, name: &Path) -> Result<()> {
         source,
     };
     match sink {
-        Sink::Stdout(f) | Sink::Special(f) => close_checked(f).map_err(io_err),
+        Sink::Direct(f) => close_checked(f).map_err(io_err),
         Sink::Atomic(f) => f.commit().map(|_| ()),
     }
 }
