@@ -11,6 +11,7 @@ mod train;
 use clap::{Args, Parser, Subcommand};
 
 use arabic_ner::error::exit;
+use arabic_ner::model::packed::Precision;
 use arabic_ner::tagger::{Aggregation, Decoding, TaggerBuilder};
 use arabic_ner::Error;
 
@@ -53,6 +54,10 @@ pub struct LabellingArgs {
     /// of weights (`export --average`).
     #[arg(long, value_name = "MODEL")]
     ensemble: Vec<String>,
+    /// Number format of the encoder's products: int8 (weights and
+    /// activations in int8, summed in i32) or f32.
+    #[arg(long, default_value = "int8")]
+    precision: Precision,
 }
 
 impl LabellingArgs {
@@ -62,7 +67,8 @@ impl LabellingArgs {
             .decoding(self.decoding)
             .date_grammar(!self.no_date_grammar)
             .propagate_names(!self.no_propagation)
-            .org_adjectives(!self.no_org_adjectives);
+            .org_adjectives(!self.no_org_adjectives)
+            .precision(self.precision);
         let b = self.ensemble.iter().fold(b, |b, m| b.ensemble(m.as_str()));
         let b = match self.context {
             Some(n) => b.context_pieces(n),

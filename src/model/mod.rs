@@ -7,6 +7,7 @@ pub mod config;
 #[cfg(feature = "embedded-model")]
 pub mod embedded;
 pub mod hub;
+pub mod int8;
 pub mod packed;
 pub mod tokenizer;
 pub mod weights;

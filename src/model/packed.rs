@@ -23,12 +23,51 @@ use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
 use super::config::{Activation, BertConfig};
+use super::int8::Int8Matrix;
 use super::weights::Weights;
 use crate::error::{Error, Result};
 
-/// A dense layer, weight `[out, in]` as in PyTorch.
+/// Number format of the encoder's dense-layer products.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// f32 weights and activations.
+    F32,
+    /// int8 weights (one scale an output row) and activations (one scale a
+    /// token), summed in i32: see [`super::int8`].
+    #[default]
+    Int8,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            _ => Err(format!("unknown precision {s:?} (expected int8 or f32)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        })
+    }
+}
+
+/// A dense layer's weight, `[out, in]` as in PyTorch.
+enum Weight {
+    F32(Vec<f32>),
+    Int8(Int8Matrix),
+}
+
+/// A dense layer.
 struct Linear {
-    weight: Vec<f32>,
+    weight: Weight,
     bias: Vec<f32>,
     in_dim: usize,
     out_dim: usize,
@@ -37,28 +76,37 @@ struct Linear {
 impl Linear {
     fn load(w: &mut Weights, prefix: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
         Ok(Linear {
-            weight: take(w, &format!("{prefix}.weight"), &[out_dim, in_dim])?,
+            weight: Weight::F32(take(w, &format!("{prefix}.weight"), &[out_dim, in_dim])?),
             bias: take(w, &format!("{prefix}.bias"), &[out_dim])?,
             in_dim,
             out_dim,
         })
     }
 
-    /// Stacks layers with the same input along the output dimension.
+    /// Stacks f32 layers with the same input along the output dimension.
     fn stack(parts: Vec<Linear>) -> Linear {
         let in_dim = parts[0].in_dim;
-        let mut out = Linear {
-            weight: Vec::new(),
-            bias: Vec::new(),
-            in_dim,
-            out_dim: 0,
-        };
+        let (mut weight, mut bias, mut out_dim) = (Vec::new(), Vec::new(), 0);
         for p in parts {
-            out.weight.extend_from_slice(&p.weight);
-            out.bias.extend_from_slice(&p.bias);
-            out.out_dim += p.out_dim;
+            if let Weight::F32(w) = &p.weight {
+                weight.extend_from_slice(w);
+            }
+            bias.extend_from_slice(&p.bias);
+            out_dim += p.out_dim;
         }
-        out
+        Linear {
+            weight: Weight::F32(weight),
+            bias,
+            in_dim,
+            out_dim,
+        }
+    }
+
+    /// Turns an f32 weight into int8.
+    fn quantize(&mut self) {
+        if let Weight::F32(w) = &self.weight {
+            self.weight = Weight::Int8(Int8Matrix::quantize(w, self.out_dim, self.in_dim));
+        }
     }
 
     /// Writes the bias into every row of `y` (`[rows, out]`).
@@ -84,6 +132,10 @@ impl Linear {
         if rows == 0 {
             return;
         }
+        let weight = match &self.weight {
+            Weight::F32(w) => w,
+            Weight::Int8(m) => return m.accumulate(x, y, threads.parallel()),
+        };
         // SAFETY: the strides describe `x` as rows × in_dim, the weight as
         // in_dim × out_dim (its transpose) and `y` as rows × out_dim, all
         // within the slices' lengths, and `y` does not alias the inputs.
@@ -99,7 +151,7 @@ impl Linear {
                 x.as_ptr(),
                 1,
                 self.in_dim as isize,
-                self.weight.as_ptr(),
+                weight.as_ptr(),
                 self.in_dim as isize,
                 1,
                 1.0,
@@ -133,6 +185,11 @@ pub enum Threads {
 }
 
 impl Threads {
+    /// Whether a product may share its work out among the pool's threads.
+    fn parallel(self) -> bool {
+        !matches!(self.parallelism(), Parallelism::None)
+    }
+
     fn parallelism(self) -> Parallelism {
         match (self, rayon::current_num_threads()) {
             (Threads::One, _) | (_, 0 | 1) => Parallelism::None,
@@ -281,6 +338,28 @@ impl PackedBert {
             layers,
             classifier,
         })
+    }
+
+    /// Runs the encoder's dense layers in `precision` from now on (the
+    /// classifier, a few outputs wide, stays f32). Going back from int8 to
+    /// f32 takes loading the model again.
+    pub fn set_precision(&mut self, precision: Precision) {
+        if precision == Precision::Int8 {
+            for layer in &mut self.layers {
+                layer.qkv.quantize();
+                layer.attn_out.quantize();
+                layer.intermediate.quantize();
+                layer.output.quantize();
+            }
+        }
+    }
+
+    /// The precision of the encoder's dense layers.
+    pub fn precision(&self) -> Precision {
+        match self.layers.first().map(|l| &l.qkv.weight) {
+            Some(Weight::Int8(_)) => Precision::Int8,
+            _ => Precision::F32,
+        }
     }
 
     /// Number of labels of the head.

@@ -72,7 +72,8 @@ impl Tagger {
     }
 
     /// Wraps a loaded model.
-    pub fn with_model(model: NerModel, opts: TagOptions) -> Self {
+    pub fn with_model(mut model: NerModel, opts: TagOptions) -> Self {
+        model.net.set_precision(opts.precision);
         let norm = NormalizeOptions {
             letters: model.config.arabic_ner.normalize_letters,
         };
@@ -160,7 +161,14 @@ impl Tagger {
                 )));
             }
         }
-        tagger.members = members.into_iter().map(|m| m.net).collect();
+        let precision = tagger.opts.precision;
+        tagger.members = members
+            .into_iter()
+            .map(|mut m| {
+                m.net.set_precision(precision);
+                m.net
+            })
+            .collect();
         Ok(tagger)
     }
 

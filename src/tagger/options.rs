@@ -6,6 +6,7 @@ use std::str::FromStr;
 use super::Tagger;
 use crate::error::{Error, Result};
 use crate::model::config::MAX_ENTITY_BIAS;
+use crate::model::packed::Precision;
 use crate::model::NerModel;
 use crate::values::date::Ymd;
 
@@ -104,6 +105,8 @@ pub struct TagOptions {
     /// model gives the adjective some belief of continuing it
     /// ([`ORG_ADJECTIVE_MIN_PROB`](super::ORG_ADJECTIVE_MIN_PROB)).
     pub org_adjectives: bool,
+    /// Number format of the encoder's dense-layer products.
+    pub precision: Precision,
 }
 
 impl Default for TagOptions {
@@ -123,6 +126,7 @@ impl Default for TagOptions {
             propagate_names: true,
             org_adjectives: true,
             entity_bias: None,
+            precision: Precision::default(),
         }
     }
 }
@@ -250,6 +254,12 @@ impl TaggerBuilder {
         self.opts.propagate_names = on;
         self
     }
+    /// Number format of the encoder's products (default int8).
+    pub fn precision(mut self, p: Precision) -> Self {
+        self.opts.precision = p;
+        self
+    }
+
     /// Checks the options and loads the model. Options out of range are
     /// [`Error::Usage`]: a batch size or window of 0, a stride not below
     /// the window, a score or bias that is not a finite number, a

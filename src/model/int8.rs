@@ -1,0 +1,445 @@
+//! Int8 matrix products for the encoder's dense layers.
+//!
+//! `y += x · Wᵀ` with `W` quantized once, at load, to int8 with one scale per
+//! output row (the form the shipped weights are stored in), and `x`
+//! quantized on every call, one row (token) at a time, to unsigned 8-bit
+//! values with a scale and a zero point of its own. Products are summed in
+//! i32 and turned back into f32 once per output:
+//!
+//! ```text
+//! x[r,k] ≈ sx[r] · (qx[r,k] − zx[r])      W[o,k] = sw[o] · qw[o,k]
+//! y[r,o] += sx[r] · sw[o] · (Σₖ qx[r,k]·qw[o,k] − zx[r] · Σₖ qw[o,k])
+//! ```
+//!
+//! Every kernel gives the same integers, so a tagger's output does not
+//! depend on the processor: the VNNI kernels (`vpdpbusd`) sum four u8 × i8
+//! products into i32 directly; AVX2's `vpmaddubsw` adds two of them in a
+//! saturating i16, so the AVX2 kernel splits each activation into its top
+//! bit and its low seven bits, two sums that cannot saturate. (Seven-bit
+//! activations would have spared the split, at 0.3 F1 on ANERcorp.)
+//!
+//! Weights are packed in panels of [`NR`] outputs: for every group of four
+//! inputs, the four bytes of each of the panel's outputs one after another,
+//! which is the operand layout of `vpdpbusd` (16 outputs a 512-bit
+//! register, 8 a 256-bit one). Inputs are padded to a multiple of four and
+//! outputs to a multiple of [`NR`] with zero weights.
+
+use rayon::prelude::*;
+
+/// Outputs a weight panel holds.
+const NR: usize = 32;
+/// Largest quantized activation: 8 bits.
+const ACT_MAX: f32 = 255.0;
+/// Rows of `x` a parallel task takes: enough tiles to reuse each weight
+/// panel while it is in cache.
+const CHUNK_ROWS: usize = 64;
+
+/// A weight matrix `[out, in]` in int8, packed for the kernels.
+pub struct Int8Matrix {
+    in_dim: usize,
+    out_dim: usize,
+    /// Groups of four inputs (`in_dim` rounded up).
+    k4: usize,
+    /// Panels of `k4 · NR · 4` bytes (i8 values), `out_dim / NR` rounded up.
+    packed: Vec<i8>,
+    /// Scale of each output row (padded outputs: 0).
+    scale: Vec<f32>,
+    /// `Σₖ qw[o,k]` of each output row, for the activations' zero points.
+    sum: Vec<i32>,
+}
+
+impl Int8Matrix {
+    /// Quantizes `weight` (`[out, in]`, row-major) with one symmetric scale a
+    /// row: `max |w| / 127`. Weights that were stored as int8 with per-row
+    /// scales come back exactly as stored.
+    pub fn quantize(weight: &[f32], out_dim: usize, in_dim: usize) -> Self {
+        assert_eq!(weight.len(), out_dim * in_dim, "weight shape");
+        let k4 = in_dim.div_ceil(4);
+        let panels = out_dim.div_ceil(NR);
+        let mut packed = vec![0i8; panels * k4 * NR * 4];
+        let mut scale = vec![0f32; panels * NR];
+        let mut sum = vec![0i32; panels * NR];
+        for (o, row) in weight.chunks_exact(in_dim.max(1)).enumerate().take(out_dim) {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let (panel, lane) = (o / NR, o % NR);
+            let base = panel * k4 * NR * 4;
+            let mut total = 0i32;
+            for (k, &v) in row.iter().enumerate() {
+                let q = (v / s).round().clamp(-127.0, 127.0) as i8;
+                packed[base + (k / 4) * NR * 4 + lane * 4 + k % 4] = q;
+                total += q as i32;
+            }
+            scale[o] = s;
+            sum[o] = total;
+        }
+        Int8Matrix {
+            in_dim,
+            out_dim,
+            k4,
+            packed,
+            scale,
+            sum,
+        }
+    }
+
+    /// Input size.
+    pub fn in_dim(&self) -> usize {
+        self.in_dim
+    }
+
+    /// Output size.
+    pub fn out_dim(&self) -> usize {
+        self.out_dim
+    }
+
+    /// `y += x · Wᵀ` for `x` `[rows, in]` and `y` `[rows, out]`; rows are
+    /// shared out among rayon's threads when `parallel`.
+    pub fn accumulate(&self, x: &[f32], y: &mut [f32], parallel: bool) {
+        self.accumulate_with(Kernel::detect(), x, y, parallel)
+    }
+
+    /// [`Int8Matrix::accumulate`] with a given kernel, which must be one of
+    /// [`Kernel::available`].
+    pub fn accumulate_with(&self, kernel: Kernel, x: &[f32], y: &mut [f32], parallel: bool) {
+        assert!(kernel.is_available(), "{kernel:?} is not available here");
+        let rows = x.len() / self.in_dim.max(1);
+        assert_eq!(x.len(), rows * self.in_dim, "input shape");
+        assert_eq!(y.len(), rows * self.out_dim, "output shape");
+        if rows == 0 || self.out_dim == 0 {
+            return;
+        }
+        let in_chunk = CHUNK_ROWS * self.in_dim;
+        let out_chunk = CHUNK_ROWS * self.out_dim;
+        let run = |(x, y): (&[f32], &mut [f32])| {
+            let q = QuantizedRows::new(x, self.in_dim, self.k4);
+            self.product(kernel, &q, y);
+        };
+        if parallel && rows > CHUNK_ROWS {
+            x.par_chunks(in_chunk)
+                .zip(y.par_chunks_mut(out_chunk))
+                .for_each(run);
+        } else {
+            x.chunks(in_chunk)
+                .zip(y.chunks_mut(out_chunk))
+                .for_each(run);
+        }
+    }
+
+    /// Adds the product of the quantized rows `q` to `y`.
+    fn product(&self, kernel: Kernel, q: &QuantizedRows, y: &mut [f32]) {
+        let mr = kernel.rows();
+        let panel_len = self.k4 * NR * 4;
+        let mut tile = [0i32; MAX_MR * NR];
+        for (p, panel) in self.packed.chunks_exact(panel_len).enumerate() {
+            let o0 = p * NR;
+            let width = NR.min(self.out_dim - o0);
+            let mut r0 = 0;
+            while r0 < q.rows {
+                let n = mr.min(q.rows - r0);
+                kernel.tile(q, r0, n, panel, self.k4, &mut tile);
+                for i in 0..n {
+                    let r = r0 + i;
+                    let (sx, zx) = (q.scale[r], q.zero[r]);
+                    let out = &mut y[r * self.out_dim + o0..r * self.out_dim + o0 + width];
+                    let acc = &tile[i * NR..i * NR + width];
+                    let sw = &self.scale[o0..o0 + width];
+                    let sums = &self.sum[o0..o0 + width];
+                    for (((v, &a), &s), &t) in out.iter_mut().zip(acc).zip(sw).zip(sums) {
+                        *v += sx * s * (a - zx * t) as f32;
+                    }
+                }
+                r0 += n;
+            }
+        }
+    }
+}
+
+/// Rows of activations quantized to `0..=255`, each padded with zeros to
+/// `4 · k4` values.
+struct QuantizedRows {
+    rows: usize,
+    stride: usize,
+    data: Vec<u8>,
+    scale: Vec<f32>,
+    zero: Vec<i32>,
+}
+
+impl QuantizedRows {
+    fn new(x: &[f32], in_dim: usize, k4: usize) -> Self {
+        let rows = x.len() / in_dim;
+        let stride = k4 * 4;
+        let mut data = vec![0u8; rows * stride];
+        let mut scale = Vec::with_capacity(rows);
+        let mut zero = Vec::with_capacity(rows);
+        for (row, out) in x.chunks_exact(in_dim).zip(data.chunks_exact_mut(stride)) {
+            // The range always holds 0, so the zero point is a whole level
+            // and a constant row is exact.
+            let (lo, hi) = row
+                .iter()
+                .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let s = if hi > lo { (hi - lo) / ACT_MAX } else { 1.0 };
+            let inv = 1.0 / s;
+            let z = (-lo * inv).round().clamp(0.0, ACT_MAX);
+            for (q, &v) in out.iter_mut().zip(row) {
+                *q = (v * inv + z).round().clamp(0.0, ACT_MAX) as u8;
+            }
+            scale.push(s);
+            zero.push(z as i32);
+        }
+        QuantizedRows {
+            rows,
+            stride,
+            data,
+            scale,
+            zero,
+        }
+    }
+
+    /// Pointers to `n` rows from `r0`, the last repeated up to `MAX_MR` so a
+    /// kernel can always run its full height.
+    fn row_ptrs(&self, r0: usize, n: usize) -> [*const u8; MAX_MR] {
+        let last = self.data[(r0 + n - 1) * self.stride..].as_ptr();
+        let mut p = [last; MAX_MR];
+        for (i, slot) in p.iter_mut().enumerate().take(n) {
+            *slot = self.data[(r0 + i) * self.stride..].as_ptr();
+        }
+        p
+    }
+}
+
+/// Tallest tile any kernel computes.
+const MAX_MR: usize = 8;
+
+/// The integer kernel for this processor: the same sums whichever it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Any processor: plain loops.
+    Portable,
+    /// x86-64 with AVX2: `vpmaddubsw` + `vpmaddwd`.
+    Avx2,
+    /// x86-64 with AVX-VNNI: `vpdpbusd` on 256-bit registers.
+    AvxVnni,
+    /// x86-64 with AVX-512 VNNI: `vpdpbusd` on 512-bit registers.
+    Avx512Vnni,
+}
+
+impl Kernel {
+    /// The fastest kernel this processor runs.
+    pub fn detect() -> Kernel {
+        static DETECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| *Kernel::available().last().unwrap_or(&Kernel::Portable))
+    }
+
+    /// Every kernel this processor runs, the portable one first.
+    pub fn available() -> Vec<Kernel> {
+        [
+            Kernel::Portable,
+            Kernel::Avx2,
+            Kernel::AvxVnni,
+            Kernel::Avx512Vnni,
+        ]
+        .into_iter()
+        .filter(|k| k.is_available())
+        .collect()
+    }
+
+    /// Whether this processor runs the kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => {
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// Rows of a tile.
+    fn rows(self) -> usize {
+        match self {
+            Kernel::Avx512Vnni => 8,
+            Kernel::AvxVnni | Kernel::Avx2 => 6,
+            Kernel::Portable => 4,
+        }
+    }
+
+    /// `tile[i·NR + j] = Σₖ q[r0+i, k] · panel[k, j]` for `i < n`.
+    fn tile(
+        self,
+        q: &QuantizedRows,
+        r0: usize,
+        n: usize,
+        panel: &[i8],
+        k4: usize,
+        tile: &mut [i32; MAX_MR * NR],
+    ) {
+        debug_assert!(n >= 1 && n <= self.rows() && panel.len() == k4 * NR * 4);
+        let a = q.row_ptrs(r0, n);
+        match self {
+            Kernel::Portable => portable::tile(&a, n, panel, k4, tile),
+            // SAFETY (all three): `detect`/`available` chose the kernel only
+            // where the processor has its features; each row pointer
+            // addresses `4 · k4` bytes and the panel `k4 · NR · 4`.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => unsafe { x86::tile_avx512vnni(&a, panel.as_ptr(), k4, tile) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => unsafe { x86::tile_avxvnni(&a, panel.as_ptr(), k4, tile) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { x86::tile_avx2(&a, panel.as_ptr(), k4, tile) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => portable::tile(&a, n, panel, k4, tile),
+        }
+    }
+}
+
+mod portable {
+    use super::{MAX_MR, NR};
+
+    pub(super) fn tile(
+        a: &[*const u8; MAX_MR],
+        n: usize,
+        panel: &[i8],
+        k4: usize,
+        tile: &mut [i32; MAX_MR * NR],
+    ) {
+        for (i, &row) in a.iter().enumerate().take(n) {
+            // SAFETY: each row pointer addresses `4 · k4` bytes.
+            let row = unsafe { std::slice::from_raw_parts(row, k4 * 4) };
+            let acc = &mut tile[i * NR..(i + 1) * NR];
+            acc.fill(0);
+            for (xs, ws) in row.chunks_exact(4).zip(panel.chunks_exact(NR * 4)) {
+                for (j, w) in ws.chunks_exact(4).enumerate() {
+                    acc[j] += xs[0] as i32 * w[0] as i32
+                        + xs[1] as i32 * w[1] as i32
+                        + xs[2] as i32 * w[2] as i32
+                        + xs[3] as i32 * w[3] as i32;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{MAX_MR, NR};
+
+    /// Four bytes of a row as one i32 lane value, to broadcast.
+    #[inline(always)]
+    unsafe fn quad(row: *const u8, k: usize) -> i32 {
+        (row.add(k * 4) as *const i32).read_unaligned()
+    }
+
+    /// 8 rows × 32 outputs: 16 accumulators of 16 lanes.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn tile_avx512vnni(
+        a: &[*const u8; MAX_MR],
+        b: *const i8,
+        k4: usize,
+        tile: &mut [i32; MAX_MR * NR],
+    ) {
+        const MR: usize = 8;
+        let mut acc = [[_mm512_setzero_si512(); 2]; MR];
+        for k in 0..k4 {
+            let w = b.add(k * NR * 4);
+            let w0 = _mm512_loadu_si512(w as *const _);
+            let w1 = _mm512_loadu_si512(w.add(64) as *const _);
+            for r in 0..MR {
+                let x = _mm512_set1_epi32(quad(a[r], k));
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, w0);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, w1);
+            }
+        }
+        for r in 0..MR {
+            let out = tile.as_mut_ptr().add(r * NR);
+            _mm512_storeu_si512(out as *mut _, acc[r][0]);
+            _mm512_storeu_si512(out.add(16) as *mut _, acc[r][1]);
+        }
+    }
+
+    /// 6 rows × 32 outputs, in two halves of 16: 12 accumulators of 8 lanes.
+    #[target_feature(enable = "avx2,avxvnni")]
+    pub(super) unsafe fn tile_avxvnni(
+        a: &[*const u8; MAX_MR],
+        b: *const i8,
+        k4: usize,
+        tile: &mut [i32; MAX_MR * NR],
+    ) {
+        const MR: usize = 6;
+        for half in 0..2 {
+            let mut acc = [[_mm256_setzero_si256(); 2]; MR];
+            for k in 0..k4 {
+                let w = b.add(k * NR * 4 + half * 64);
+                let w0 = _mm256_loadu_si256(w as *const _);
+                let w1 = _mm256_loadu_si256(w.add(32) as *const _);
+                for r in 0..MR {
+                    let x = _mm256_set1_epi32(quad(a[r], k));
+                    acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], x, w0);
+                    acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], x, w1);
+                }
+            }
+            for r in 0..MR {
+                let out = tile.as_mut_ptr().add(r * NR + half * 16);
+                _mm256_storeu_si256(out as *mut _, acc[r][0]);
+                _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
+            }
+        }
+    }
+
+    /// As [`tile_avxvnni`], with `vpmaddubsw` (pairs into i16) and
+    /// `vpmaddwd` (pairs into i32). Each activation byte is split into its
+    /// top bit (0 or 128) and its low seven bits, so that neither pair sum
+    /// can pass `i16::MAX`: 2 · 128 · 127 and 2 · 127 · 127.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn tile_avx2(
+        a: &[*const u8; MAX_MR],
+        b: *const i8,
+        k4: usize,
+        tile: &mut [i32; MAX_MR * NR],
+    ) {
+        const MR: usize = 6;
+        let ones = _mm256_set1_epi16(1);
+        let top = _mm256_set1_epi8(0x80u8 as i8);
+        let low = _mm256_set1_epi8(0x7f);
+        for half in 0..2 {
+            let mut acc = [[_mm256_setzero_si256(); 2]; MR];
+            for k in 0..k4 {
+                let w = b.add(k * NR * 4 + half * 64);
+                let w0 = _mm256_loadu_si256(w as *const _);
+                let w1 = _mm256_loadu_si256(w.add(32) as *const _);
+                for r in 0..MR {
+                    let x = _mm256_set1_epi32(quad(a[r], k));
+                    let (xh, xl) = (_mm256_and_si256(x, top), _mm256_and_si256(x, low));
+                    let dot = |w: __m256i| {
+                        _mm256_add_epi32(
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(xh, w), ones),
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(xl, w), ones),
+                        )
+                    };
+                    acc[r][0] = _mm256_add_epi32(acc[r][0], dot(w0));
+                    acc[r][1] = _mm256_add_epi32(acc[r][1], dot(w1));
+                }
+            }
+            for r in 0..MR {
+                let out = tile.as_mut_ptr().add(r * NR + half * 16);
+                _mm256_storeu_si256(out as *mut _, acc[r][0]);
+                _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
