@@ -33,6 +33,10 @@ const ACT_MAX: f32 = 255.0;
 /// Rows of `x` a parallel task takes: enough tiles to reuse each weight
 /// panel while it is in cache.
 const CHUNK_ROWS: usize = 64;
+/// Groups of four inputs a kernel call covers: a weight block of
+/// `KC4 · NR · 4` bytes (16 KiB) stays in the L1 cache while every tile of
+/// a chunk runs over it.
+const KC4: usize = 128;
 
 /// A weight matrix `[out, in]` in int8, packed for the kernels.
 pub struct Int8Matrix {
@@ -129,27 +133,30 @@ impl Int8Matrix {
     /// Adds the product of the quantized rows `q` to `y`.
     fn product(&self, kernel: Kernel, q: &QuantizedRows, y: &mut [f32]) {
         let mr = kernel.rows();
-        let panel_len = self.k4 * NR * 4;
-        let mut tile = [0i32; MAX_MR * NR];
-        for (p, panel) in self.packed.chunks_exact(panel_len).enumerate() {
+        let tiles = q.rows.div_ceil(mr);
+        let mut acc = vec![0i32; tiles * mr * NR];
+        for (p, panel) in self.packed.chunks_exact(self.k4 * NR * 4).enumerate() {
+            acc.fill(0);
+            for k0 in (0..self.k4).step_by(KC4) {
+                let kn = KC4.min(self.k4 - k0);
+                let block = &panel[k0 * NR * 4..(k0 + kn) * NR * 4];
+                for t in 0..tiles {
+                    let r0 = t * mr;
+                    let n = mr.min(q.rows - r0);
+                    kernel.tile(q, r0, n, k0, block, &mut acc[r0 * NR..(r0 + mr) * NR]);
+                }
+            }
             let o0 = p * NR;
             let width = NR.min(self.out_dim - o0);
-            let mut r0 = 0;
-            while r0 < q.rows {
-                let n = mr.min(q.rows - r0);
-                kernel.tile(q, r0, n, panel, self.k4, &mut tile);
-                for i in 0..n {
-                    let r = r0 + i;
-                    let (sx, zx) = (q.scale[r], q.zero[r]);
-                    let out = &mut y[r * self.out_dim + o0..r * self.out_dim + o0 + width];
-                    let acc = &tile[i * NR..i * NR + width];
-                    let sw = &self.scale[o0..o0 + width];
-                    let sums = &self.sum[o0..o0 + width];
-                    for (((v, &a), &s), &t) in out.iter_mut().zip(acc).zip(sw).zip(sums) {
-                        *v += sx * s * (a - zx * t) as f32;
-                    }
+            let sw = &self.scale[o0..o0 + width];
+            let sums = &self.sum[o0..o0 + width];
+            for r in 0..q.rows {
+                let (sx, zx) = (q.scale[r], q.zero[r]);
+                let out = &mut y[r * self.out_dim + o0..r * self.out_dim + o0 + width];
+                let a = &acc[r * NR..r * NR + width];
+                for (((v, &a), &s), &t) in out.iter_mut().zip(a).zip(sw).zip(sums) {
+                    *v += sx * s * (a - zx * t) as f32;
                 }
-                r0 += n;
             }
         }
     }
@@ -173,19 +180,9 @@ impl QuantizedRows {
         let mut scale = Vec::with_capacity(rows);
         let mut zero = Vec::with_capacity(rows);
         for (row, out) in x.chunks_exact(in_dim).zip(data.chunks_exact_mut(stride)) {
-            // The range always holds 0, so the zero point is a whole level
-            // and a constant row is exact.
-            let (lo, hi) = row
-                .iter()
-                .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-            let s = if hi > lo { (hi - lo) / ACT_MAX } else { 1.0 };
-            let inv = 1.0 / s;
-            let z = (-lo * inv).round().clamp(0.0, ACT_MAX);
-            for (q, &v) in out.iter_mut().zip(row) {
-                *q = (v * inv + z).round().clamp(0.0, ACT_MAX) as u8;
-            }
+            let (s, z) = quantize_row(row, &mut out[..in_dim]);
             scale.push(s);
-            zero.push(z as i32);
+            zero.push(z);
         }
         QuantizedRows {
             rows,
@@ -197,15 +194,63 @@ impl QuantizedRows {
     }
 
     /// Pointers to `n` rows from `r0`, the last repeated up to `MAX_MR` so a
-    /// kernel can always run its full height.
-    fn row_ptrs(&self, r0: usize, n: usize) -> [*const u8; MAX_MR] {
-        let last = self.data[(r0 + n - 1) * self.stride..].as_ptr();
-        let mut p = [last; MAX_MR];
+    /// kernel can always run its full height
+    /// (from input group `k0` on).
+    fn row_ptrs(&self, r0: usize, n: usize, k0: usize) -> [*const u8; MAX_MR] {
+        let at = |r: usize| self.data[r * self.stride + k0 * 4..].as_ptr();
+        let mut p = [at(r0 + n - 1); MAX_MR];
         for (i, slot) in p.iter_mut().enumerate().take(n) {
-            *slot = self.data[(r0 + i) * self.stride..].as_ptr();
+            *slot = at(r0 + i);
         }
         p
     }
+}
+
+/// Quantizes one row into `out`; returns its scale and zero point.
+fn quantize_row(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn wide(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+            quantize_row_impl(row, out)
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the features were just detected.
+            return unsafe { wide(row, out) };
+        }
+    }
+    quantize_row_impl(row, out)
+}
+
+/// Branch-free, so that it vectorizes: the range in eight running lanes,
+/// rounding by adding 2²³ (which leaves the rounded value in the low
+/// mantissa bits).
+#[inline(always)]
+fn quantize_row_impl(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+    // The range always holds 0, so the zero point is a whole level and a
+    // constant row is exact.
+    let (mut lo, mut hi) = ([0f32; 8], [0f32; 8]);
+    let chunks = row.chunks_exact(8);
+    for &v in chunks.remainder() {
+        lo[0] = if v < lo[0] { v } else { lo[0] };
+        hi[0] = if v > hi[0] { v } else { hi[0] };
+    }
+    for c in chunks {
+        for i in 0..8 {
+            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
+            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+        }
+    }
+    let lo = lo.iter().fold(0f32, |m, &v| m.min(v));
+    let hi = hi.iter().fold(0f32, |m, &v| m.max(v));
+    let s = if hi > lo { (hi - lo) / ACT_MAX } else { 1.0 };
+    let inv = 1.0 / s;
+    let z = (-lo * inv).round().clamp(0.0, ACT_MAX);
+    for (q, &v) in out.iter_mut().zip(row) {
+        let t = (v * inv + z).clamp(0.0, ACT_MAX);
+        *q = ((t + 8_388_608.0).to_bits() & 0xff) as u8;
+    }
+    (s, z as i32)
 }
 
 /// Tallest tile any kernel computes.
@@ -274,31 +319,37 @@ impl Kernel {
         }
     }
 
-    /// `tile[i·NR + j] = Σₖ q[r0+i, k] · panel[k, j]` for `i < n`.
+    /// `tile[i·NR + j] += Σₖ q[r0+i, k0+k] · block[k, j]` for `i < n`, over
+    /// the input groups of `block` (a slice of a panel from group `k0`);
+    /// `tile` holds this kernel's [`rows`](Self::rows) rows.
     fn tile(
         self,
         q: &QuantizedRows,
         r0: usize,
         n: usize,
-        panel: &[i8],
-        k4: usize,
-        tile: &mut [i32; MAX_MR * NR],
+        k0: usize,
+        block: &[i8],
+        tile: &mut [i32],
     ) {
-        debug_assert!(n >= 1 && n <= self.rows() && panel.len() == k4 * NR * 4);
-        let a = q.row_ptrs(r0, n);
+        let kn = block.len() / (NR * 4);
+        assert!(n >= 1 && n <= self.rows() && tile.len() == self.rows() * NR);
+        assert!(block.len() == kn * NR * 4 && (k0 + kn) * 4 <= q.stride);
+        let a = q.row_ptrs(r0, n, k0);
+        let (b, t) = (block.as_ptr(), tile.as_mut_ptr());
         match self {
-            Kernel::Portable => portable::tile(&a, n, panel, k4, tile),
-            // SAFETY (all three): `detect`/`available` chose the kernel only
-            // where the processor has its features; each row pointer
-            // addresses `4 · k4` bytes and the panel `k4 · NR · 4`.
+            Kernel::Portable => portable::tile(&a, n, block, kn, tile),
+            // SAFETY (all three): the kernel is available (checked by
+            // `accumulate_with`); each row pointer addresses `4 · kn` bytes,
+            // the block `kn · NR · 4` and the tile `rows · NR` values (the
+            // asserts above).
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => unsafe { x86::tile_avx512vnni(&a, panel.as_ptr(), k4, tile) },
+            Kernel::Avx512Vnni => unsafe { x86::tile_avx512vnni(&a, b, kn, t) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::AvxVnni => unsafe { x86::tile_avxvnni(&a, panel.as_ptr(), k4, tile) },
+            Kernel::AvxVnni => unsafe { x86::tile_avxvnni(&a, b, kn, t) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe { x86::tile_avx2(&a, panel.as_ptr(), k4, tile) },
+            Kernel::Avx2 => unsafe { x86::tile_avx2(&a, b, kn, t) },
             #[cfg(not(target_arch = "x86_64"))]
-            _ => portable::tile(&a, n, panel, k4, tile),
+            _ => portable::tile(&a, n, block, kn, tile),
         }
     }
 }
@@ -309,16 +360,15 @@ mod portable {
     pub(super) fn tile(
         a: &[*const u8; MAX_MR],
         n: usize,
-        panel: &[i8],
-        k4: usize,
-        tile: &mut [i32; MAX_MR * NR],
+        block: &[i8],
+        kn: usize,
+        tile: &mut [i32],
     ) {
         for (i, &row) in a.iter().enumerate().take(n) {
-            // SAFETY: each row pointer addresses `4 · k4` bytes.
-            let row = unsafe { std::slice::from_raw_parts(row, k4 * 4) };
+            // SAFETY: each row pointer addresses `4 · kn` bytes.
+            let row = unsafe { std::slice::from_raw_parts(row, kn * 4) };
             let acc = &mut tile[i * NR..(i + 1) * NR];
-            acc.fill(0);
-            for (xs, ws) in row.chunks_exact(4).zip(panel.chunks_exact(NR * 4)) {
+            for (xs, ws) in row.chunks_exact(4).zip(block.chunks_exact(NR * 4)) {
                 for (j, w) in ws.chunks_exact(4).enumerate() {
                     acc[j] += xs[0] as i32 * w[0] as i32
                         + xs[1] as i32 * w[1] as i32
@@ -342,16 +392,21 @@ mod x86 {
         (row.add(k * 4) as *const i32).read_unaligned()
     }
 
-    /// 8 rows × 32 outputs: 16 accumulators of 16 lanes.
+    /// 8 rows × 32 outputs: 16 accumulators of 16 lanes, added to `tile`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub(super) unsafe fn tile_avx512vnni(
         a: &[*const u8; MAX_MR],
         b: *const i8,
         k4: usize,
-        tile: &mut [i32; MAX_MR * NR],
+        tile: *mut i32,
     ) {
         const MR: usize = 8;
         let mut acc = [[_mm512_setzero_si512(); 2]; MR];
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let at = tile.add(r * NR);
+            acc[0] = _mm512_loadu_si512(at as *const _);
+            acc[1] = _mm512_loadu_si512(at.add(16) as *const _);
+        }
         for k in 0..k4 {
             let w = b.add(k * NR * 4);
             let w0 = _mm512_loadu_si512(w as *const _);
@@ -363,23 +418,29 @@ mod x86 {
             }
         }
         for r in 0..MR {
-            let out = tile.as_mut_ptr().add(r * NR);
+            let out = tile.add(r * NR);
             _mm512_storeu_si512(out as *mut _, acc[r][0]);
             _mm512_storeu_si512(out.add(16) as *mut _, acc[r][1]);
         }
     }
 
-    /// 6 rows × 32 outputs, in two halves of 16: 12 accumulators of 8 lanes.
+    /// 6 rows × 32 outputs, in two halves of 16: 12 accumulators of 8 lanes,
+    /// added to `tile`.
     #[target_feature(enable = "avx2,avxvnni")]
     pub(super) unsafe fn tile_avxvnni(
         a: &[*const u8; MAX_MR],
         b: *const i8,
         k4: usize,
-        tile: &mut [i32; MAX_MR * NR],
+        tile: *mut i32,
     ) {
         const MR: usize = 6;
         for half in 0..2 {
             let mut acc = [[_mm256_setzero_si256(); 2]; MR];
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let at = tile.add(r * NR + half * 16);
+                acc[0] = _mm256_loadu_si256(at as *const _);
+                acc[1] = _mm256_loadu_si256(at.add(8) as *const _);
+            }
             for k in 0..k4 {
                 let w = b.add(k * NR * 4 + half * 64);
                 let w0 = _mm256_loadu_si256(w as *const _);
@@ -391,7 +452,7 @@ mod x86 {
                 }
             }
             for r in 0..MR {
-                let out = tile.as_mut_ptr().add(r * NR + half * 16);
+                let out = tile.add(r * NR + half * 16);
                 _mm256_storeu_si256(out as *mut _, acc[r][0]);
                 _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
             }
@@ -407,7 +468,7 @@ mod x86 {
         a: &[*const u8; MAX_MR],
         b: *const i8,
         k4: usize,
-        tile: &mut [i32; MAX_MR * NR],
+        tile: *mut i32,
     ) {
         const MR: usize = 6;
         let ones = _mm256_set1_epi16(1);
@@ -415,6 +476,11 @@ mod x86 {
         let low = _mm256_set1_epi8(0x7f);
         for half in 0..2 {
             let mut acc = [[_mm256_setzero_si256(); 2]; MR];
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let at = tile.add(r * NR + half * 16);
+                acc[0] = _mm256_loadu_si256(at as *const _);
+                acc[1] = _mm256_loadu_si256(at.add(8) as *const _);
+            }
             for k in 0..k4 {
                 let w = b.add(k * NR * 4 + half * 64);
                 let w0 = _mm256_loadu_si256(w as *const _);
@@ -433,7 +499,7 @@ mod x86 {
                 }
             }
             for r in 0..MR {
-                let out = tile.as_mut_ptr().add(r * NR + half * 16);
+                let out = tile.add(r * NR + half * 16);
                 _mm256_storeu_si256(out as *mut _, acc[r][0]);
                 _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
             }
