@@ -148,16 +148,13 @@ impl Int8Matrix {
             }
             let o0 = p * NR;
             let width = NR.min(self.out_dim - o0);
-            let sw = &self.scale[o0..o0 + width];
-            let sums = &self.sum[o0..o0 + width];
-            for r in 0..q.rows {
-                let (sx, zx) = (q.scale[r], q.zero[r]);
-                let out = &mut y[r * self.out_dim + o0..r * self.out_dim + o0 + width];
-                let a = &acc[r * NR..r * NR + width];
-                for (((v, &a), &s), &t) in out.iter_mut().zip(a).zip(sw).zip(sums) {
-                    *v += sx * s * (a - zx * t) as f32;
-                }
-            }
+            let panel = Panel {
+                first: o0,
+                width,
+                scale: &self.scale[o0..o0 + width],
+                sum: &self.sum[o0..o0 + width],
+            };
+            scale_into(y, self.out_dim, &acc, &panel, q);
         }
     }
 }
@@ -206,20 +203,40 @@ impl QuantizedRows {
     }
 }
 
-/// Quantizes one row into `out`; returns its scale and zero point.
-fn quantize_row(row: &[f32], out: &mut [u8]) -> (f32, i32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide(row: &[f32], out: &mut [u8]) -> (f32, i32) {
-            quantize_row_impl(row, out)
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: the features were just detected.
-            return unsafe { wide(row, out) };
+use super::simd::dispatch;
+
+dispatch! {
+    /// Quantizes one row into `out`; returns its scale and zero point.
+    fn quantize_row(row: &[f32], out: &mut [u8]) -> (f32, i32) = quantize_row_impl
+}
+
+/// The outputs of one weight panel, for turning its sums back into f32.
+struct Panel<'a> {
+    first: usize,
+    width: usize,
+    scale: &'a [f32],
+    sum: &'a [i32],
+}
+
+dispatch! {
+    /// `y[r, o] += sx[r] · sw[o] · (acc[r, o] − zx[r] · Σw[o])` over the
+    /// panel's outputs: the sums of a panel back to f32, added to `y`
+    /// (`[rows, out_dim]`).
+    fn scale_into(y: &mut [f32], out_dim: usize, acc: &[i32], p: &Panel, q: &QuantizedRows) = scale_into_impl
+}
+
+#[inline(always)]
+fn scale_into_impl(y: &mut [f32], out_dim: usize, acc: &[i32], p: &Panel, q: &QuantizedRows) {
+    let w = p.width;
+    let (sw, sums) = (&p.scale[..w], &p.sum[..w]);
+    for r in 0..q.rows {
+        let (sx, zx) = (q.scale[r], q.zero[r]);
+        let out = &mut y[r * out_dim + p.first..][..w];
+        let acc = &acc[r * NR..][..w];
+        for j in 0..w {
+            out[j] += sx * sw[j] * (acc[j] - zx * sums[j]) as f32;
         }
     }
-    quantize_row_impl(row, out)
 }
 
 /// Branch-free, so that it vectorizes: the range in eight running lanes,
@@ -247,7 +264,9 @@ fn quantize_row_impl(row: &[f32], out: &mut [u8]) -> (f32, i32) {
     let inv = 1.0 / s;
     let z = (-lo * inv).round().clamp(0.0, ACT_MAX);
     for (q, &v) in out.iter_mut().zip(row) {
-        let t = (v * inv + z).clamp(0.0, ACT_MAX);
+        let t = v * inv + z;
+        let t = if t > 0.0 { t } else { 0.0 };
+        let t = if t < ACT_MAX { t } else { ACT_MAX };
         *q = ((t + 8_388_608.0).to_bits() & 0xff) as u8;
     }
     (s, z as i32)
@@ -301,9 +320,7 @@ impl Kernel {
             }
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => {
-                is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx512bw")
-                    && is_x86_feature_detected!("avx512vnni")
+                super::simd::has_avx512() && is_x86_feature_detected!("avx512vnni")
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,

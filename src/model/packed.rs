@@ -529,33 +529,25 @@ impl PackedBert {
     }
 }
 
-/// Elementwise kernels, compiled twice: for any x86-64 and with AVX2 + FMA,
+/// Elementwise kernels, compiled for any x86-64, AVX2 + FMA and AVX-512,
 /// picked at run time.
 mod kernels {
     use super::Activation;
 
-    macro_rules! dispatch {
-        ($name:ident, $imp:ident, ($($arg:ident: $ty:ty),*)) => {
-            pub fn $name($($arg: $ty),*) {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    #[target_feature(enable = "avx2,fma")]
-                    unsafe fn wide($($arg: $ty),*) {
-                        $imp($($arg),*)
-                    }
-                    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                        // SAFETY: the features were just detected.
-                        return unsafe { wide($($arg),*) };
-                    }
-                }
-                $imp($($arg),*)
-            }
-        };
-    }
+    use crate::model::simd::dispatch;
 
-    dispatch!(activate, activate_impl, (x: &mut [f32], act: Activation));
-    dispatch!(softmax, softmax_impl, (x: &mut [f32], scale: f32));
-    dispatch!(layer_norm, layer_norm_impl, (x: &mut [f32], w: &[f32], b: &[f32], eps: f32));
+    dispatch! {
+        /// GELU (exact or tanh) or ReLU of every value, in place.
+        pub fn activate(x: &mut [f32], act: Activation) = activate_impl
+    }
+    dispatch! {
+        /// Softmax of `scale · x`, in place.
+        pub fn softmax(x: &mut [f32], scale: f32) = softmax_impl
+    }
+    dispatch! {
+        /// Layer norm of `x` with weight `w` and bias `b`, in place.
+        pub fn layer_norm(x: &mut [f32], w: &[f32], b: &[f32], eps: f32) = layer_norm_impl
+    }
 
     /// `e^x` for f32, relative error about 2e-7: `x = n·ln2 + r` with the
     /// product `n·ln2` taken in two parts (Cody and Waite), so `r` stays exact
