@@ -58,7 +58,8 @@ impl Int8Matrix {
     /// scales come back exactly as stored.
     pub fn quantize(weight: &[f32], out_dim: usize, in_dim: usize) -> Self {
         assert_eq!(weight.len(), out_dim * in_dim, "weight shape");
-        let k4 = in_dim.div_ceil(4);
+        // Whole groups of 64 inputs: the depth of an AMX tile product.
+        let k4 = in_dim.div_ceil(64) * 16;
         let panels = out_dim.div_ceil(NR);
         let mut packed = vec![0i8; panels * k4 * NR * 4];
         let mut scale = vec![0f32; panels * NR];
@@ -116,7 +117,7 @@ impl Int8Matrix {
         let in_chunk = CHUNK_ROWS * self.in_dim;
         let out_chunk = CHUNK_ROWS * self.out_dim;
         let run = |(x, y): (&[f32], &mut [f32])| {
-            let q = QuantizedRows::new(x, self.in_dim, self.k4);
+            let q = QuantizedRows::new(x, self.in_dim, self.k4, kernel.rows());
             self.product(kernel, &q, y);
         };
         if parallel && rows > CHUNK_ROWS {
@@ -132,6 +133,10 @@ impl Int8Matrix {
 
     /// Adds the product of the quantized rows `q` to `y`.
     fn product(&self, kernel: Kernel, q: &QuantizedRows, y: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if kernel == Kernel::Amx {
+            return self.product_amx(q, y);
+        }
         let mr = kernel.rows();
         let tiles = q.rows.div_ceil(mr);
         let mut acc = vec![0i32; tiles * mr * NR];
@@ -170,10 +175,11 @@ struct QuantizedRows {
 }
 
 impl QuantizedRows {
-    fn new(x: &[f32], in_dim: usize, k4: usize) -> Self {
+    /// Quantizes `x`, with zero rows up to a multiple of `pad_rows`.
+    fn new(x: &[f32], in_dim: usize, k4: usize, pad_rows: usize) -> Self {
         let rows = x.len() / in_dim;
         let stride = k4 * 4;
-        let mut data = vec![0u8; rows * stride];
+        let mut data = vec![0u8; rows.div_ceil(pad_rows) * pad_rows * stride];
         let mut scale = Vec::with_capacity(rows);
         let mut zero = Vec::with_capacity(rows);
         for (row, out) in x.chunks_exact(in_dim).zip(data.chunks_exact_mut(stride)) {
@@ -210,6 +216,46 @@ dispatch! {
     fn quantize_row(row: &[f32], out: &mut [u8]) -> (f32, i32) = quantize_row_impl
 }
 
+#[cfg(target_arch = "x86_64")]
+impl Int8Matrix {
+    /// [`Int8Matrix::product`] on AMX tiles: 32 rows × 32 outputs at a
+    /// time, over the whole depth (the rows of `q` are padded to 32).
+    fn product_amx(&self, q: &QuantizedRows, y: &mut [f32]) {
+        let tiles = q.rows.div_ceil(32);
+        let mut acc = vec![0i32; tiles * 32 * NR];
+        // SAFETY: AMX is available and enabled for this process (the kernel
+        // is only chosen then); the configuration describes the eight
+        // 16 × 64-byte tiles `amx::tile` uses.
+        unsafe { amx::configure() };
+        for (p, panel) in self.packed.chunks_exact(self.k4 * NR * 4).enumerate() {
+            for t in 0..tiles {
+                // SAFETY: rows t·32..t·32+32 of `q` exist (padded) with
+                // `stride = 4 · k4` bytes, a multiple of 64; the panel holds
+                // `k4` groups of NR · 4 bytes; `acc` has 32 · NR values from
+                // t · 32 · NR.
+                unsafe {
+                    amx::tile(
+                        q.data.as_ptr().add(t * 32 * q.stride),
+                        q.stride,
+                        panel.as_ptr(),
+                        self.k4 / 16,
+                        acc.as_mut_ptr().add(t * 32 * NR),
+                    )
+                };
+            }
+            let o0 = p * NR;
+            let width = NR.min(self.out_dim - o0);
+            let panel = Panel {
+                first: o0,
+                width,
+                scale: &self.scale[o0..o0 + width],
+                sum: &self.sum[o0..o0 + width],
+            };
+            scale_into(y, self.out_dim, &acc, &panel, q);
+        }
+    }
+}
+
 /// The outputs of one weight panel, for turning its sums back into f32.
 struct Panel<'a> {
     first: usize,
@@ -239,27 +285,13 @@ fn scale_into_impl(y: &mut [f32], out_dim: usize, acc: &[i32], p: &Panel, q: &Qu
     }
 }
 
-/// Branch-free, so that it vectorizes: the range in eight running lanes,
-/// rounding by adding 2²³ (which leaves the rounded value in the low
-/// mantissa bits).
+/// Branch-free, so that it vectorizes: rounding by adding 2²³ (which
+/// leaves the rounded value in the low mantissa bits).
 #[inline(always)]
 fn quantize_row_impl(row: &[f32], out: &mut [u8]) -> (f32, i32) {
     // The range always holds 0, so the zero point is a whole level and a
     // constant row is exact.
-    let (mut lo, mut hi) = ([0f32; 8], [0f32; 8]);
-    let chunks = row.chunks_exact(8);
-    for &v in chunks.remainder() {
-        lo[0] = if v < lo[0] { v } else { lo[0] };
-        hi[0] = if v > hi[0] { v } else { hi[0] };
-    }
-    for c in chunks {
-        for i in 0..8 {
-            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
-            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
-        }
-    }
-    let lo = lo.iter().fold(0f32, |m, &v| m.min(v));
-    let hi = hi.iter().fold(0f32, |m, &v| m.max(v));
+    let (lo, hi) = super::simd::min_max(row);
     let s = if hi > lo { (hi - lo) / ACT_MAX } else { 1.0 };
     let inv = 1.0 / s;
     let z = (-lo * inv).round().clamp(0.0, ACT_MAX);
@@ -286,6 +318,9 @@ pub enum Kernel {
     AvxVnni,
     /// x86-64 with AVX-512 VNNI: `vpdpbusd` on 512-bit registers.
     Avx512Vnni,
+    /// x86-64 with AMX-INT8 (enabled by the operating system): `tdpbusd`
+    /// on 16 × 64-byte tiles.
+    Amx,
 }
 
 impl Kernel {
@@ -302,6 +337,7 @@ impl Kernel {
             Kernel::Avx2,
             Kernel::AvxVnni,
             Kernel::Avx512Vnni,
+            Kernel::Amx,
         ]
         .into_iter()
         .filter(|k| k.is_available())
@@ -322,6 +358,8 @@ impl Kernel {
             Kernel::Avx512Vnni => {
                 super::simd::has_avx512() && is_x86_feature_detected!("avx512vnni")
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Amx => amx::enabled(),
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -330,6 +368,7 @@ impl Kernel {
     /// Rows of a tile.
     fn rows(self) -> usize {
         match self {
+            Kernel::Amx => 32,
             Kernel::Avx512Vnni => 8,
             Kernel::AvxVnni | Kernel::Avx2 => 6,
             Kernel::Portable => 4,
@@ -365,6 +404,9 @@ impl Kernel {
             Kernel::AvxVnni => unsafe { x86::tile_avxvnni(&a, b, kn, t) },
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { x86::tile_avx2(&a, b, kn, t) },
+            // Whole panels go through `product_amx`, never tile by tile.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Amx => unreachable!("AMX runs whole panels"),
             #[cfg(not(target_arch = "x86_64"))]
             _ => portable::tile(&a, n, block, kn, tile),
         }
@@ -521,6 +563,141 @@ mod x86 {
                 _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
             }
         }
+    }
+}
+
+/// AMX through inline assembly (its intrinsics are not stable Rust).
+#[cfg(target_arch = "x86_64")]
+mod amx {
+    use std::arch::asm;
+    use std::arch::x86_64::__cpuid_count;
+    use std::sync::OnceLock;
+
+    use super::NR;
+
+    /// Whether the processor has AMX-TILE and AMX-INT8 and the operating
+    /// system lets this process use them (Linux asks each process to
+    /// request the tile state first).
+    pub(super) fn enabled() -> bool {
+        static ENABLED: OnceLock<bool> = OnceLock::new();
+        *ENABLED.get_or_init(|| {
+            // CPUID leaf 7 exists on every x86-64 that has AMX; on others
+            // its bits read 0.
+            let leaf7 = __cpuid_count(7, 0);
+            let (tile, int8) = (leaf7.edx & (1 << 24) != 0, leaf7.edx & (1 << 25) != 0);
+            tile && int8 && request_tile_state()
+        })
+    }
+
+    #[cfg(target_os = "linux")]
+    fn request_tile_state() -> bool {
+        const SYS_ARCH_PRCTL: usize = 158;
+        const ARCH_REQ_XCOMP_PERM: usize = 0x1023;
+        const XFEATURE_XTILEDATA: usize = 18;
+        let ret: isize;
+        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM) only changes this
+        // process's permissions; the syscall clobbers rcx and r11.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") SYS_ARCH_PRCTL as isize => ret,
+                in("rdi") ARCH_REQ_XCOMP_PERM,
+                in("rsi") XFEATURE_XTILEDATA,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        ret == 0
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn request_tile_state() -> bool {
+        false
+    }
+
+    /// The tile configuration: palette 1, eight tiles of 16 rows × 64 bytes.
+    #[repr(C, align(64))]
+    struct Config {
+        palette: u8,
+        start_row: u8,
+        reserved: [u8; 14],
+        colsb: [u16; 16],
+        rows: [u8; 16],
+    }
+
+    /// Loads the tile configuration on this thread (each call: another
+    /// library on the thread may have changed it).
+    ///
+    /// # Safety
+    /// AMX must be [`enabled`].
+    pub(super) unsafe fn configure() {
+        let mut cfg = Config {
+            palette: 1,
+            start_row: 0,
+            reserved: [0; 14],
+            colsb: [0; 16],
+            rows: [0; 16],
+        };
+        for t in 0..8 {
+            cfg.colsb[t] = 64;
+            cfg.rows[t] = 16;
+        }
+        asm!("ldtilecfg [{0}]", in(reg) &cfg as *const Config, options(nostack));
+    }
+
+    /// `c[32 × NR] = a[32 rows × 64·k64 bytes] · panel` in i32: tiles 0–3
+    /// hold the four 16 × 16 blocks of sums, 4–5 two blocks of 16 rows of
+    /// activations, 6–7 the panel's two halves of 16 outputs (each tile row
+    /// the four bytes of 16 outputs: the panel's own layout, with a stride
+    /// of NR · 4 bytes).
+    ///
+    /// # Safety
+    /// [`configure`] ran on this thread; `a` addresses 32 rows of
+    /// `stride ≥ 64 · k64` bytes, `panel` `16 · k64` groups of NR · 4 bytes
+    /// and `c` 32 · NR values.
+    pub(super) unsafe fn tile(a: *const u8, stride: usize, panel: *const i8, k64: usize, c: *mut i32) {
+        const ROW: usize = NR * 4;
+        asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            options(nostack)
+        );
+        for k in 0..k64 {
+            let a0 = a.add(k * 64);
+            let b0 = panel.add(k * 16 * ROW);
+            asm!(
+                "tileloadd tmm4, [{a0} + {sa}*1]",
+                "tileloadd tmm5, [{a1} + {sa}*1]",
+                "tileloadd tmm6, [{b0} + {sb}*1]",
+                "tileloadd tmm7, [{b1} + {sb}*1]",
+                "tdpbusd tmm0, tmm4, tmm6",
+                "tdpbusd tmm1, tmm4, tmm7",
+                "tdpbusd tmm2, tmm5, tmm6",
+                "tdpbusd tmm3, tmm5, tmm7",
+                a0 = in(reg) a0,
+                a1 = in(reg) a0.add(16 * stride),
+                sa = in(reg) stride,
+                b0 = in(reg) b0,
+                b1 = in(reg) b0.add(64),
+                sb = in(reg) ROW,
+                options(nostack, readonly),
+            );
+        }
+        asm!(
+            "tilestored [{c0} + {sc}*1], tmm0",
+            "tilestored [{c1} + {sc}*1], tmm1",
+            "tilestored [{c2} + {sc}*1], tmm2",
+            "tilestored [{c3} + {sc}*1], tmm3",
+            c0 = in(reg) c,
+            c1 = in(reg) c.add(16),
+            c2 = in(reg) c.add(16 * NR),
+            c3 = in(reg) c.add(16 * NR + 16),
+            sc = in(reg) ROW,
+            options(nostack),
+        );
     }
 }
 

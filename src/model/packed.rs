@@ -571,11 +571,25 @@ mod kernels {
         p * f32::from_bits(((n as i32 + 127) as u32) << 23)
     }
 
+    /// `1 / a` for `a ≥ 1` without a division (a vector division costs as
+    /// much as the rest of GELU): a first guess from the exponent bits,
+    /// then three Newton steps, relative error below 1e-7.
+    #[inline(always)]
+    fn recip(a: f32) -> f32 {
+        let mut y = f32::from_bits(0x7EF3_11C3u32.wrapping_sub(a.to_bits()));
+        for _ in 0..3 {
+            // y + y·(1 − a·y): the correction computed apart keeps the last
+            // bits that y·(2 − a·y) rounds away.
+            y += y * (1.0 - a * y);
+        }
+        y
+    }
+
     /// erf for f32, absolute error below 2e-7 (Abramowitz & Stegun 7.1.26).
     #[inline(always)]
     pub fn erf(x: f32) -> f32 {
         let z = x.abs();
-        let t = 1.0 / (1.0 + 0.327_591_1 * z);
+        let t = recip(1.0 + 0.327_591_1 * z);
         let p = 1.061_405_4;
         let p = p * t - 1.453_152;
         let p = p * t + 1.421_413_7;
@@ -625,7 +639,7 @@ mod kernels {
 
     #[inline(always)]
     fn softmax_impl(x: &mut [f32], scale: f32) {
-        let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let max = crate::model::simd::max(x);
         for v in x.iter_mut() {
             *v = exp((*v - max) * scale);
         }

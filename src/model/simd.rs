@@ -20,6 +20,45 @@ pub fn has_avx2() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
+/// Smallest and largest value of `x` and 0, in sixteen running lanes: a
+/// plain `fold` with `f32::min` keeps NaN semantics that stop the loop from
+/// vectorizing.
+#[inline(always)]
+pub fn min_max(x: &[f32]) -> (f32, f32) {
+    let (mut lo, mut hi) = ([0f32; 16], [0f32; 16]);
+    let chunks = x.chunks_exact(16);
+    for (i, &v) in chunks.remainder().iter().enumerate() {
+        lo[i] = if v < lo[i] { v } else { lo[i] };
+        hi[i] = if v > hi[i] { v } else { hi[i] };
+    }
+    for c in chunks {
+        for i in 0..16 {
+            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
+            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+        }
+    }
+    let lo = lo.iter().fold(0f32, |m, &v| if v < m { v } else { m });
+    let hi = hi.iter().fold(0f32, |m, &v| if v > m { v } else { m });
+    (lo, hi)
+}
+
+/// Largest value of `x` (−∞ when empty), in sixteen running lanes.
+#[inline(always)]
+pub fn max(x: &[f32]) -> f32 {
+    let mut hi = [f32::NEG_INFINITY; 16];
+    let chunks = x.chunks_exact(16);
+    for (i, &v) in chunks.remainder().iter().enumerate() {
+        hi[i] = if v > hi[i] { v } else { hi[i] };
+    }
+    for c in chunks {
+        for i in 0..16 {
+            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+        }
+    }
+    hi.iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
 /// `dispatch! { /// docs  pub fn name(args) -> ret = implementation }`
 /// defines `name`, which calls `implementation` (an `#[inline(always)]`
 /// function with the same signature) compiled for the widest vectors the
