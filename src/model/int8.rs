@@ -470,16 +470,16 @@ mod x86 {
             let w = b.add(k * NR * 4);
             let w0 = _mm512_loadu_si512(w as *const _);
             let w1 = _mm512_loadu_si512(w.add(64) as *const _);
-            for r in 0..MR {
-                let x = _mm512_set1_epi32(quad(a[r], k));
-                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, w0);
-                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, w1);
+            for (acc, &row) in acc.iter_mut().zip(a) {
+                let x = _mm512_set1_epi32(quad(row, k));
+                acc[0] = _mm512_dpbusd_epi32(acc[0], x, w0);
+                acc[1] = _mm512_dpbusd_epi32(acc[1], x, w1);
             }
         }
-        for r in 0..MR {
+        for (r, acc) in acc.iter().enumerate() {
             let out = tile.add(r * NR);
-            _mm512_storeu_si512(out as *mut _, acc[r][0]);
-            _mm512_storeu_si512(out.add(16) as *mut _, acc[r][1]);
+            _mm512_storeu_si512(out as *mut _, acc[0]);
+            _mm512_storeu_si512(out.add(16) as *mut _, acc[1]);
         }
     }
 
@@ -504,16 +504,16 @@ mod x86 {
                 let w = b.add(k * NR * 4 + half * 64);
                 let w0 = _mm256_loadu_si256(w as *const _);
                 let w1 = _mm256_loadu_si256(w.add(32) as *const _);
-                for r in 0..MR {
-                    let x = _mm256_set1_epi32(quad(a[r], k));
-                    acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], x, w0);
-                    acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], x, w1);
+                for (acc, &row) in acc.iter_mut().zip(a) {
+                    let x = _mm256_set1_epi32(quad(row, k));
+                    acc[0] = _mm256_dpbusd_avx_epi32(acc[0], x, w0);
+                    acc[1] = _mm256_dpbusd_avx_epi32(acc[1], x, w1);
                 }
             }
-            for r in 0..MR {
+            for (r, acc) in acc.iter().enumerate() {
                 let out = tile.add(r * NR + half * 16);
-                _mm256_storeu_si256(out as *mut _, acc[r][0]);
-                _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
+                _mm256_storeu_si256(out as *mut _, acc[0]);
+                _mm256_storeu_si256(out.add(8) as *mut _, acc[1]);
             }
         }
     }
@@ -544,8 +544,8 @@ mod x86 {
                 let w = b.add(k * NR * 4 + half * 64);
                 let w0 = _mm256_loadu_si256(w as *const _);
                 let w1 = _mm256_loadu_si256(w.add(32) as *const _);
-                for r in 0..MR {
-                    let x = _mm256_set1_epi32(quad(a[r], k));
+                for (acc, &row) in acc.iter_mut().zip(a) {
+                    let x = _mm256_set1_epi32(quad(row, k));
                     let (xh, xl) = (_mm256_and_si256(x, top), _mm256_and_si256(x, low));
                     let dot = |w: __m256i| {
                         _mm256_add_epi32(
@@ -553,14 +553,14 @@ mod x86 {
                             _mm256_madd_epi16(_mm256_maddubs_epi16(xl, w), ones),
                         )
                     };
-                    acc[r][0] = _mm256_add_epi32(acc[r][0], dot(w0));
-                    acc[r][1] = _mm256_add_epi32(acc[r][1], dot(w1));
+                    acc[0] = _mm256_add_epi32(acc[0], dot(w0));
+                    acc[1] = _mm256_add_epi32(acc[1], dot(w1));
                 }
             }
-            for r in 0..MR {
+            for (r, acc) in acc.iter().enumerate() {
                 let out = tile.add(r * NR + half * 16);
-                _mm256_storeu_si256(out as *mut _, acc[r][0]);
-                _mm256_storeu_si256(out.add(8) as *mut _, acc[r][1]);
+                _mm256_storeu_si256(out as *mut _, acc[0]);
+                _mm256_storeu_si256(out.add(8) as *mut _, acc[1]);
             }
         }
     }
@@ -656,7 +656,13 @@ mod amx {
     /// [`configure`] ran on this thread; `a` addresses 32 rows of
     /// `stride ≥ 64 · k64` bytes, `panel` `16 · k64` groups of NR · 4 bytes
     /// and `c` 32 · NR values.
-    pub(super) unsafe fn tile(a: *const u8, stride: usize, panel: *const i8, k64: usize, c: *mut i32) {
+    pub(super) unsafe fn tile(
+        a: *const u8,
+        stride: usize,
+        panel: *const i8,
+        k64: usize,
+        c: *mut i32,
+    ) {
         const ROW: usize = NR * 4;
         asm!(
             "tilezero tmm0",

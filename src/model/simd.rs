@@ -20,43 +20,112 @@ pub fn has_avx2() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
-/// Smallest and largest value of `x` and 0, in sixteen running lanes: a
-/// plain `fold` with `f32::min` keeps NaN semantics that stop the loop from
-/// vectorizing.
-#[inline(always)]
+/// Smallest and largest value of `x` and 0. Float min and max loops do
+/// not vectorize by themselves (their NaN rules stop the compiler), so the
+/// vector versions are written out.
 pub fn min_max(x: &[f32]) -> (f32, f32) {
-    let (mut lo, mut hi) = ([0f32; 16], [0f32; 16]);
-    let chunks = x.chunks_exact(16);
-    for (i, &v) in chunks.remainder().iter().enumerate() {
-        lo[i] = if v < lo[i] { v } else { lo[i] };
-        hi[i] = if v > hi[i] { v } else { hi[i] };
-    }
-    for c in chunks {
-        for i in 0..16 {
-            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
-            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx512() {
+            // SAFETY: the features were just detected.
+            return unsafe { x86::min_max_512(x) };
+        }
+        if has_avx2() {
+            // SAFETY: the features were just detected.
+            return unsafe { x86::min_max_256(x) };
         }
     }
-    let lo = lo.iter().fold(0f32, |m, &v| if v < m { v } else { m });
-    let hi = hi.iter().fold(0f32, |m, &v| if v > m { v } else { m });
-    (lo, hi)
+    fold_min_max(x, 0.0, 0.0)
 }
 
-/// Largest value of `x` (−∞ when empty), in sixteen running lanes.
-#[inline(always)]
+/// Largest value of `x` (−∞ when empty); see [`min_max`].
 pub fn max(x: &[f32]) -> f32 {
-    let mut hi = [f32::NEG_INFINITY; 16];
-    let chunks = x.chunks_exact(16);
-    for (i, &v) in chunks.remainder().iter().enumerate() {
-        hi[i] = if v > hi[i] { v } else { hi[i] };
-    }
-    for c in chunks {
-        for i in 0..16 {
-            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx512() {
+            // SAFETY: the features were just detected.
+            return unsafe { x86::max_512(x) };
+        }
+        if has_avx2() {
+            // SAFETY: the features were just detected.
+            return unsafe { x86::max_256(x) };
         }
     }
-    hi.iter()
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+    fold_min_max(x, 0.0, f32::NEG_INFINITY).1
+}
+
+/// `min_max` of `x`, `lo` and `hi`, one value at a time.
+#[inline(always)]
+fn fold_min_max(x: &[f32], lo: f32, hi: f32) -> (f32, f32) {
+    x.iter().fold((lo, hi), |(lo, hi), &v| {
+        (if v < lo { v } else { lo }, if v > hi { v } else { hi })
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::fold_min_max;
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn min_max_512(x: &[f32]) -> (f32, f32) {
+        let (mut lo, mut hi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let chunks = x.chunks_exact(16);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let v = _mm512_loadu_ps(c.as_ptr());
+            lo = _mm512_min_ps(lo, v);
+            hi = _mm512_max_ps(hi, v);
+        }
+        fold_min_max(rest, _mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn max_512(x: &[f32]) -> f32 {
+        let mut hi = _mm512_set1_ps(f32::NEG_INFINITY);
+        let chunks = x.chunks_exact(16);
+        let rest = chunks.remainder();
+        for c in chunks {
+            hi = _mm512_max_ps(hi, _mm512_loadu_ps(c.as_ptr()));
+        }
+        fold_min_max(rest, 0.0, _mm512_reduce_max_ps(hi)).1
+    }
+
+    /// The eight lanes of `v` folded with `f`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes(v: __m256, f: impl Fn(f32, f32) -> f32) -> f32 {
+        let mut a = [0f32; 8];
+        _mm256_storeu_ps(a.as_mut_ptr(), v);
+        a[1..].iter().fold(a[0], |m, &v| f(m, v))
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn min_max_256(x: &[f32]) -> (f32, f32) {
+        let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let chunks = x.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let v = _mm256_loadu_ps(c.as_ptr());
+            lo = _mm256_min_ps(lo, v);
+            hi = _mm256_max_ps(hi, v);
+        }
+        let lo = lanes(lo, |m, v| if v < m { v } else { m });
+        let hi = lanes(hi, |m, v| if v > m { v } else { m });
+        fold_min_max(rest, lo, hi)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn max_256(x: &[f32]) -> f32 {
+        let mut hi = _mm256_set1_ps(f32::NEG_INFINITY);
+        let chunks = x.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            hi = _mm256_max_ps(hi, _mm256_loadu_ps(c.as_ptr()));
+        }
+        let hi = lanes(hi, |m, v| if v > m { v } else { m });
+        fold_min_max(rest, 0.0, hi).1
+    }
 }
 
 /// `dispatch! { /// docs  pub fn name(args) -> ret = implementation }`
@@ -92,3 +161,32 @@ macro_rules! dispatch {
 }
 
 pub(crate) use dispatch;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_max_and_max_agree_with_a_plain_fold() {
+        for n in [0usize, 1, 7, 8, 15, 16, 17, 33, 384, 1537] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919 % 113) as f32 - 50.0) * 0.37)
+                .collect();
+            let lo = x.iter().fold(0f32, |m, &v| m.min(v));
+            let hi = x.iter().fold(0f32, |m, &v| m.max(v));
+            assert_eq!(min_max(&x), (lo, hi), "n = {n}");
+            let top = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            assert_eq!(max(&x), top, "n = {n}");
+            let shifted: Vec<f32> = x.iter().map(|v| v + 100.0).collect();
+            assert_eq!(min_max(&shifted).0, 0.0, "0 is always in the range");
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                // SAFETY: the features were just detected.
+                unsafe {
+                    assert_eq!(x86::min_max_256(&x), (lo, hi), "n = {n}, AVX2");
+                    assert_eq!(x86::max_256(&x), top, "n = {n}, AVX2");
+                }
+            }
+        }
+    }
+}
