@@ -123,8 +123,8 @@ fn main() -> candle_core::Result<()> {
             return Err(e);
         }
         let m = Int8Matrix::quantize(&w, n, k);
-        let i1 = flop / best(reps, || m.accumulate(&x, &mut y, false));
-        let i2 = flop / best(reps, || m.accumulate(&x, &mut y, true));
+        let i1 = flop / best(reps, || m.accumulate(&x, &mut y, false, false));
+        let i2 = flop / best(reps, || m.accumulate(&x, &mut y, true, false));
         println!(
             "{name:<14} {f1:>8.1} {f2:>8.1} {c2:>8.1} {i1:>8.1} {i2:>8.1} {:>7.2}x",
             i2 / f2
@@ -140,7 +140,7 @@ fn main() -> candle_core::Result<()> {
         let cells: Vec<String> = Kernel::available()
             .into_iter()
             .map(|kernel| {
-                let g = flop / best(reps, || m.accumulate_with(kernel, &x, &mut y, false));
+                let g = flop / best(reps, || m.accumulate_with(kernel, &x, &mut y, false, false));
                 format!("{kernel:?} {g:.1}")
             })
             .collect();

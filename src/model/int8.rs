@@ -30,6 +30,10 @@ use rayon::prelude::*;
 const NR: usize = 32;
 /// Largest quantized activation: 8 bits.
 const ACT_MAX: f32 = 255.0;
+/// Levels of the low byte across one step of the high byte.
+const LOW_LEVELS: f32 = 255.0;
+/// Zero point of the low byte.
+const LOW_ZERO: i32 = 128;
 /// Rows of `x` a parallel task takes: enough tiles to reuse each weight
 /// panel while it is in cache.
 const CHUNK_ROWS: usize = 64;
@@ -100,13 +104,25 @@ impl Int8Matrix {
 
     /// `y += x · Wᵀ` for `x` `[rows, in]` and `y` `[rows, out]`; rows are
     /// shared out among rayon's threads when `parallel`.
-    pub fn accumulate(&self, x: &[f32], y: &mut [f32], parallel: bool) {
-        self.accumulate_with(Kernel::detect(), x, y, parallel)
+    ///
+    /// With `split`, each activation is quantized in two bytes: the high
+    /// byte as above, and the low byte the rounding error of the high one
+    /// in 255 levels, in a second product. That is 16 bits of precision for
+    /// about a third more time: results within rounding of the f32 path.
+    pub fn accumulate(&self, x: &[f32], y: &mut [f32], parallel: bool, split: bool) {
+        self.accumulate_with(Kernel::detect(), x, y, parallel, split)
     }
 
     /// [`Int8Matrix::accumulate`] with a given kernel, which must be one of
     /// [`Kernel::available`].
-    pub fn accumulate_with(&self, kernel: Kernel, x: &[f32], y: &mut [f32], parallel: bool) {
+    pub fn accumulate_with(
+        &self,
+        kernel: Kernel,
+        x: &[f32],
+        y: &mut [f32],
+        parallel: bool,
+        split: bool,
+    ) {
         assert!(kernel.is_available(), "{kernel:?} is not available here");
         let rows = x.len() / self.in_dim.max(1);
         assert_eq!(x.len(), rows * self.in_dim, "input shape");
@@ -117,8 +133,17 @@ impl Int8Matrix {
         let in_chunk = CHUNK_ROWS * self.in_dim;
         let out_chunk = CHUNK_ROWS * self.out_dim;
         let run = |(x, y): (&[f32], &mut [f32])| {
-            let q = QuantizedRows::new(x, self.in_dim, self.k4, kernel.rows());
-            self.product(kernel, &q, y);
+            // Buffers kept per thread: fresh ones for every chunk cost the
+            // kernel a page clearing each time.
+            let mut bufs = BUFFERS.with(|b| b.take());
+            let (high, low) =
+                QuantizedRows::new(x, self.in_dim, self.k4, kernel.rows(), split, &mut bufs);
+            self.product(kernel, &high, low.as_ref(), y, &mut bufs);
+            bufs.high = high.data;
+            if let Some(low) = low {
+                bufs.low = low.data;
+            }
+            BUFFERS.with(|b| b.set(bufs));
         };
         if parallel && rows > CHUNK_ROWS {
             x.par_chunks(in_chunk)
@@ -131,25 +156,32 @@ impl Int8Matrix {
         }
     }
 
-    /// Adds the product of the quantized rows `q` to `y`.
-    fn product(&self, kernel: Kernel, q: &QuantizedRows, y: &mut [f32]) {
+    /// Adds the product of the quantized rows `high` (and `low`, the
+    /// low bytes of the same activations) to `y`, a weight panel at a time.
+    fn product(
+        &self,
+        kernel: Kernel,
+        high: &QuantizedRows,
+        low: Option<&QuantizedRows>,
+        y: &mut [f32],
+        bufs: &mut Buffers,
+    ) {
+        let rows = high.rows.div_ceil(kernel.rows()) * kernel.rows();
+        let Buffers { acc, acc_low, .. } = bufs;
+        acc.resize(rows * NR, 0);
+        acc_low.resize(if low.is_some() { rows * NR } else { 0 }, 0);
+        let (acc, acc_low) = (&mut acc[..rows * NR], &mut acc_low[..]);
         #[cfg(target_arch = "x86_64")]
         if kernel == Kernel::Amx {
-            return self.product_amx(q, y);
+            // SAFETY: AMX is available and enabled for this process (the
+            // kernel is only chosen then); the configuration describes the
+            // eight 16 × 64-byte tiles `amx::tile` uses.
+            unsafe { amx::configure() };
         }
-        let mr = kernel.rows();
-        let tiles = q.rows.div_ceil(mr);
-        let mut acc = vec![0i32; tiles * mr * NR];
         for (p, panel) in self.packed.chunks_exact(self.k4 * NR * 4).enumerate() {
-            acc.fill(0);
-            for k0 in (0..self.k4).step_by(KC4) {
-                let kn = KC4.min(self.k4 - k0);
-                let block = &panel[k0 * NR * 4..(k0 + kn) * NR * 4];
-                for t in 0..tiles {
-                    let r0 = t * mr;
-                    let n = mr.min(q.rows - r0);
-                    kernel.tile(q, r0, n, k0, block, &mut acc[r0 * NR..(r0 + mr) * NR]);
-                }
+            self.panel_sums(kernel, high, panel, acc);
+            if let Some(low) = low {
+                self.panel_sums(kernel, low, panel, &mut acc_low[..rows * NR]);
             }
             let o0 = p * NR;
             let width = NR.min(self.out_dim - o0);
@@ -159,9 +191,64 @@ impl Int8Matrix {
                 scale: &self.scale[o0..o0 + width],
                 sum: &self.sum[o0..o0 + width],
             };
-            scale_into(y, self.out_dim, &acc, &panel, q);
+            let acc_low = if low.is_some() {
+                &acc_low[..rows * NR]
+            } else {
+                &[][..]
+            };
+            scale_into(y, self.out_dim, acc, acc_low, &panel, high);
         }
     }
+
+    /// `acc[r, j] = Σₖ q[r, k] · panel[k, j]` for every row of `q` (rows
+    /// padded to the kernel's tile height).
+    fn panel_sums(&self, kernel: Kernel, q: &QuantizedRows, panel: &[i8], acc: &mut [i32]) {
+        acc.fill(0);
+        let mr = kernel.rows();
+        let tiles = q.rows.div_ceil(mr);
+        #[cfg(target_arch = "x86_64")]
+        if kernel == Kernel::Amx {
+            for t in 0..tiles {
+                // SAFETY: `product` configured the tiles on this thread;
+                // rows t·32..t·32+32 of `q` exist (padded) with `stride =
+                // 4 · k4` bytes, a multiple of 64; the panel holds `k4`
+                // groups of NR · 4 bytes; `acc` has 32 · NR values from
+                // t · 32 · NR.
+                unsafe {
+                    amx::tile(
+                        q.data.as_ptr().add(t * 32 * q.stride),
+                        q.stride,
+                        panel.as_ptr(),
+                        self.k4 / 16,
+                        acc.as_mut_ptr().add(t * 32 * NR),
+                    )
+                };
+            }
+            return;
+        }
+        for k0 in (0..self.k4).step_by(KC4) {
+            let kn = KC4.min(self.k4 - k0);
+            let block = &panel[k0 * NR * 4..(k0 + kn) * NR * 4];
+            for t in 0..tiles {
+                let r0 = t * mr;
+                let n = mr.min(q.rows - r0);
+                kernel.tile(q, r0, n, k0, block, &mut acc[r0 * NR..(r0 + mr) * NR]);
+            }
+        }
+    }
+}
+
+/// Buffers of one chunk's product, kept per thread between calls.
+#[derive(Default)]
+struct Buffers {
+    high: Vec<u8>,
+    low: Vec<u8>,
+    acc: Vec<i32>,
+    acc_low: Vec<i32>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::default();
 }
 
 /// Rows of activations quantized to `0..=255`, each padded with zeros to
@@ -175,25 +262,56 @@ struct QuantizedRows {
 }
 
 impl QuantizedRows {
-    /// Quantizes `x`, with zero rows up to a multiple of `pad_rows`.
-    fn new(x: &[f32], in_dim: usize, k4: usize, pad_rows: usize) -> Self {
+    /// Quantizes `x`, with zero rows up to a multiple of `pad_rows`; with
+    /// `split`, also the rounding errors, as rows of their own.
+    fn new(
+        x: &[f32],
+        in_dim: usize,
+        k4: usize,
+        pad_rows: usize,
+        split: bool,
+        bufs: &mut Buffers,
+    ) -> (Self, Option<Self>) {
         let rows = x.len() / in_dim;
         let stride = k4 * 4;
-        let mut data = vec![0u8; rows.div_ceil(pad_rows) * pad_rows * stride];
+        let len = rows.div_ceil(pad_rows) * pad_rows * stride;
+        let take = |v: &mut Vec<u8>, len: usize| {
+            let mut v = std::mem::take(v);
+            v.clear();
+            v.resize(len, 0);
+            v
+        };
+        let mut data = take(&mut bufs.high, len);
+        let mut low = take(&mut bufs.low, if split { len } else { 0 });
         let mut scale = Vec::with_capacity(rows);
         let mut zero = Vec::with_capacity(rows);
-        for (row, out) in x.chunks_exact(in_dim).zip(data.chunks_exact_mut(stride)) {
-            let (s, z) = quantize_row(row, &mut out[..in_dim]);
+        for (i, row) in x.chunks_exact(in_dim).enumerate() {
+            let at = i * stride..i * stride + in_dim;
+            let low = if split {
+                &mut low[at.clone()]
+            } else {
+                &mut [][..]
+            };
+            let (s, z) = quantize_row(row, &mut data[at], low);
             scale.push(s);
             zero.push(z);
         }
-        QuantizedRows {
+        // Padding inputs meet zero weights: whatever they hold adds nothing.
+        let low = split.then(|| QuantizedRows {
+            rows,
+            stride,
+            data: low,
+            scale: scale.iter().map(|s| s / LOW_LEVELS).collect(),
+            zero: vec![LOW_ZERO; rows],
+        });
+        let high = QuantizedRows {
             rows,
             stride,
             data,
             scale,
             zero,
-        }
+        };
+        (high, low)
     }
 
     /// Pointers to `n` rows from `r0`, the last repeated up to `MAX_MR` so a
@@ -212,48 +330,9 @@ impl QuantizedRows {
 use super::simd::dispatch;
 
 dispatch! {
-    /// Quantizes one row into `out`; returns its scale and zero point.
-    fn quantize_row(row: &[f32], out: &mut [u8]) -> (f32, i32) = quantize_row_impl
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Int8Matrix {
-    /// [`Int8Matrix::product`] on AMX tiles: 32 rows × 32 outputs at a
-    /// time, over the whole depth (the rows of `q` are padded to 32).
-    fn product_amx(&self, q: &QuantizedRows, y: &mut [f32]) {
-        let tiles = q.rows.div_ceil(32);
-        let mut acc = vec![0i32; tiles * 32 * NR];
-        // SAFETY: AMX is available and enabled for this process (the kernel
-        // is only chosen then); the configuration describes the eight
-        // 16 × 64-byte tiles `amx::tile` uses.
-        unsafe { amx::configure() };
-        for (p, panel) in self.packed.chunks_exact(self.k4 * NR * 4).enumerate() {
-            for t in 0..tiles {
-                // SAFETY: rows t·32..t·32+32 of `q` exist (padded) with
-                // `stride = 4 · k4` bytes, a multiple of 64; the panel holds
-                // `k4` groups of NR · 4 bytes; `acc` has 32 · NR values from
-                // t · 32 · NR.
-                unsafe {
-                    amx::tile(
-                        q.data.as_ptr().add(t * 32 * q.stride),
-                        q.stride,
-                        panel.as_ptr(),
-                        self.k4 / 16,
-                        acc.as_mut_ptr().add(t * 32 * NR),
-                    )
-                };
-            }
-            let o0 = p * NR;
-            let width = NR.min(self.out_dim - o0);
-            let panel = Panel {
-                first: o0,
-                width,
-                scale: &self.scale[o0..o0 + width],
-                sum: &self.sum[o0..o0 + width],
-            };
-            scale_into(y, self.out_dim, &acc, &panel, q);
-        }
-    }
+    /// Quantizes one row into `out` (and, unless `low` is empty, its
+    /// rounding errors into `low`); returns its scale and zero point.
+    fn quantize_row(row: &[f32], out: &mut [u8], low: &mut [u8]) -> (f32, i32) = quantize_row_impl
 }
 
 /// The outputs of one weight panel, for turning its sums back into f32.
@@ -266,21 +345,38 @@ struct Panel<'a> {
 
 dispatch! {
     /// `y[r, o] += sx[r] · sw[o] · (acc[r, o] − zx[r] · Σw[o])` over the
-    /// panel's outputs: the sums of a panel back to f32, added to `y`
+    /// panel's outputs, plus the low bytes' sums (`low`, unless empty) at
+    /// 1/255 of the scale: the sums of a panel back to f32, added to `y`
     /// (`[rows, out_dim]`).
-    fn scale_into(y: &mut [f32], out_dim: usize, acc: &[i32], p: &Panel, q: &QuantizedRows) = scale_into_impl
+    fn scale_into(y: &mut [f32], out_dim: usize, acc: &[i32], low: &[i32], p: &Panel, q: &QuantizedRows) = scale_into_impl
 }
 
 #[inline(always)]
-fn scale_into_impl(y: &mut [f32], out_dim: usize, acc: &[i32], p: &Panel, q: &QuantizedRows) {
+fn scale_into_impl(
+    y: &mut [f32],
+    out_dim: usize,
+    acc: &[i32],
+    low: &[i32],
+    p: &Panel,
+    q: &QuantizedRows,
+) {
     let w = p.width;
     let (sw, sums) = (&p.scale[..w], &p.sum[..w]);
     for r in 0..q.rows {
         let (sx, zx) = (q.scale[r], q.zero[r]);
         let out = &mut y[r * out_dim + p.first..][..w];
         let acc = &acc[r * NR..][..w];
-        for j in 0..w {
-            out[j] += sx * sw[j] * (acc[j] - zx * sums[j]) as f32;
+        if low.is_empty() {
+            for j in 0..w {
+                out[j] += sx * sw[j] * (acc[j] - zx * sums[j]) as f32;
+            }
+        } else {
+            let low = &low[r * NR..][..w];
+            for j in 0..w {
+                let high = (acc[j] - zx * sums[j]) as f32;
+                let low = (low[j] - LOW_ZERO * sums[j]) as f32;
+                out[j] += sx * sw[j] * (high + low * (1.0 / LOW_LEVELS));
+            }
         }
     }
 }
@@ -288,18 +384,32 @@ fn scale_into_impl(y: &mut [f32], out_dim: usize, acc: &[i32], p: &Panel, q: &Qu
 /// Branch-free, so that it vectorizes: rounding by adding 2²³ (which
 /// leaves the rounded value in the low mantissa bits).
 #[inline(always)]
-fn quantize_row_impl(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+fn quantize_row_impl(row: &[f32], out: &mut [u8], low: &mut [u8]) -> (f32, i32) {
     // The range always holds 0, so the zero point is a whole level and a
     // constant row is exact.
     let (lo, hi) = super::simd::min_max(row);
     let s = if hi > lo { (hi - lo) / ACT_MAX } else { 1.0 };
     let inv = 1.0 / s;
     let z = (-lo * inv).round().clamp(0.0, ACT_MAX);
-    for (q, &v) in out.iter_mut().zip(row) {
-        let t = v * inv + z;
+    let byte = |t: f32| {
         let t = if t > 0.0 { t } else { 0.0 };
         let t = if t < ACT_MAX { t } else { ACT_MAX };
-        *q = ((t + 8_388_608.0).to_bits() & 0xff) as u8;
+        // 2²³ + t rounds t to an integer, left in the low mantissa bits.
+        ((t + 8_388_608.0).to_bits() & 0xff) as u8
+    };
+    if low.is_empty() {
+        for (q, &v) in out.iter_mut().zip(row) {
+            *q = byte(v * inv + z);
+        }
+    } else {
+        // The rounding error t − q lies in [−½, ½]: 255 of it, around 128,
+        // is the low byte (its scale is s / 255, its zero point 128).
+        for ((q, l), &v) in out.iter_mut().zip(low.iter_mut()).zip(row) {
+            let t = v * inv + z;
+            let b = byte(t);
+            *q = b;
+            *l = byte((t - b as f32) * LOW_LEVELS + LOW_ZERO as f32);
+        }
     }
     (s, z as i32)
 }
