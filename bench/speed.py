@@ -138,7 +138,7 @@ def parse_args(argv=None):
                    help="--batch-size passed to arabic-ner tag (default: its own default)")
     p.add_argument("--engines", default="ours,pipeline,onnx",
                    help=f"comma-separated subset of {','.join(ENGINES)} (default: %(default)s)")
-    p.add_argument("--precision", choices=["int8", "f32"], default="int8",
+    p.add_argument("--precision", choices=["int8", "int8-fast", "f32"], default="int8",
                    help="--precision passed to arabic-ner tag (default: %(default)s)")
     p.add_argument("--pairs", type=int, default=0,
                    help="run the engines N times in turn and print the speed ratios to ours")

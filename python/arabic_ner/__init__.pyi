@@ -69,7 +69,9 @@ class Tagger:
     entities scored below it. ``aggregation``: ``"first"``, ``"average"`` or
     ``"max"``. ``decoding``: ``"viterbi"`` or ``"argmax"``.
     ``reference_date``: ``"YYYY-MM-DD"`` or a ``datetime.date`` that relative
-    dates (اليوم, أمس) are resolved against.
+    dates (اليوم, أمس) are resolved against. ``precision``: ``"int8"``
+    (default; the same entities as ``"f32"``), ``"int8-fast"`` or ``"f32"``,
+    the number format of the encoder's products.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class Tagger:
         aggregation: Optional[str] = None,
         decoding: Optional[str] = None,
         reference_date: Union[str, date, None] = None,
+        precision: Optional[str] = None,
     ) -> None: ...
     def tag(self, text: str) -> List[Entity]:
         """Entities of one text, in order of position."""

@@ -112,6 +112,7 @@ def tag_column(
     reference_date: Optional[str] = None,
     aggregation: Optional[str] = None,
     decoding: Optional[str] = None,
+    precision: Optional[str] = None,
 ):
     """``df`` with a column ``out`` of the entities of its string column
     ``column``. Options are ``arabic_ner.Tagger``'s; ``threads`` are per
@@ -134,6 +135,7 @@ def tag_column(
         "reference_date": reference_date,
         "aggregation": aggregation,
         "decoding": decoding,
+        "precision": precision,
     }
     # Options are checked here, on the driver, so that a bad one fails the
     # call rather than every task.

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use arabic_ner::model::packed::Precision;
 use arabic_ner::tagger::{Aggregation, Decoding};
 use arabic_ner::values::date::{Calendar, Ymd};
 use arabic_ner::{Error, TaggerBuilder};
@@ -392,7 +393,7 @@ impl Tagger {
     /// Loads a model: `model` is a folder or a Hugging Face Hub id
     /// (`org/name[@revision]`); `None` is the model shipped with the package.
     #[new]
-    #[pyo3(signature = (model=None, *, threads=None, batch_size=None, labels=None, min_score=None, aggregation=None, decoding=None, reference_date=None))]
+    #[pyo3(signature = (model=None, *, threads=None, batch_size=None, labels=None, min_score=None, aggregation=None, decoding=None, reference_date=None, precision=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -404,6 +405,7 @@ impl Tagger {
         aggregation: Option<&Bound<'_, PyAny>>,
         decoding: Option<&Bound<'_, PyAny>>,
         reference_date: Option<&Bound<'_, PyAny>>,
+        precision: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut builder = TaggerBuilder::default();
         let model = match model.filter(|m| !m.is_none()) {
@@ -455,6 +457,9 @@ impl Tagger {
         }
         if let Some(obj) = reference_date.filter(|o| !o.is_none()) {
             builder = builder.reference_date(self::reference_date(obj)?);
+        }
+        if let Some(p) = choice("precision", precision)? {
+            builder = builder.precision(p.parse::<Precision>().map_err(PyValueError::new_err)?);
         }
         let wanted = labels.filter(|o| !o.is_none()).map(label_set).transpose()?;
         if let Some(w) = &wanted {

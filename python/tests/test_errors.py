@@ -107,6 +107,7 @@ def test_tag_batch_takes_an_iterable_of_str(tagger):
         ({"min_score": float("nan")}, "min_score must be between 0 and 1"),
         ({"aggregation": "mean"}, "unknown aggregation"),
         ({"decoding": "beam"}, "unknown decoding"),
+        ({"precision": "int4"}, "unknown precision"),
         ({"reference_date": "2022-13-01"}, "reference_date"),
         ({"labels": ["PER", "PERSON"]}, r"^labels: the model has no type PERSON \(it has .*PER"),
         ({"labels": []}, "labels is empty"),
@@ -120,7 +121,7 @@ def test_bad_options_are_value_errors(options, message):
 
 @pytest.mark.parametrize(
     "options",
-    [{"threads": "2"}, {"threads": True}, {"batch_size": 2.0}, {"min_score": "high"}, {"decoding": 1}, {"reference_date": 20220113}, {"labels": 3}, {"model": 3}],
+    [{"threads": "2"}, {"threads": True}, {"batch_size": 2.0}, {"min_score": "high"}, {"decoding": 1}, {"precision": 8}, {"reference_date": 20220113}, {"labels": 3}, {"model": 3}],
 )
 def test_options_of_the_wrong_type_are_type_errors(options):
     with pytest.raises(TypeError):
