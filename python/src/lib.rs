@@ -6,6 +6,12 @@
 //! files in the repository or any path to find at run time: `Tagger()` works
 //! wherever the extension is installed, a Spark executor included.
 
+// The allocator the command line uses: the system's costs the tagger's
+// per-batch buffers a page clearing each time (Rust allocations only;
+// Python's objects keep Python's allocator).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
