@@ -7,7 +7,7 @@ counts the entities both give identically (same line, offsets and label),
 then scores both with ``arabic-ner eval``:
 
     cargo build --release
-    python3 bench/precision.py
+    python3 bench/precision.py [--precision int8-fast]
 
 Needs only the standard library and ``../shared/data``. The targets: the
 int8 entities agree with the f32 ones on at least 99.5% of the ANERcorp
@@ -63,6 +63,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bin", default=common.DEFAULT_BIN)
     p.add_argument("--model", default="models/arabic-ner-e5-small")
+    p.add_argument("--precision", default="int8", help="the precision compared with f32 (default: %(default)s)")
     p.add_argument("--data", default=DATA, help="folder of the labelled data")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
@@ -80,17 +81,17 @@ def main():
                 for s in common.conll_sentences(path):
                     f.write(" ".join(s) + "\n")
             a = entities(binary, model, "f32", text)
-            b = entities(binary, model, "int8", text)
+            b = entities(binary, model, args.precision, text)
             same = len(a & b)
             f32 = micro_f1(binary, model, "f32", path, label_map, labels)
-            int8 = micro_f1(binary, model, "int8", path, label_map, labels)
+            int8 = micro_f1(binary, model, args.precision, path, label_map, labels)
             row = {"data": name, "f32_entities": len(a), "int8_entities": len(b),
                    "identical": same, "agreement": same / max(len(a), 1),
                    "f32_f1": f32, "int8_f1": int8}
             rows.append(row)
-            print(f"{name}: {len(a)} f32 entities, {len(b)} int8, {same} identical "
+            print(f"{name}: {len(a)} f32 entities, {len(b)} {args.precision}, {same} identical "
                   f"({100 * row['agreement']:.2f}% of f32's); micro-F1 f32 {f32:.2f}, "
-                  f"int8 {int8:.2f} ({int8 - f32:+.2f})", flush=True)
+                  f"{args.precision} {int8:.2f} ({int8 - f32:+.2f})", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
