@@ -11,13 +11,19 @@ use candle_core::{Device, Tensor};
 use serde_json::json;
 
 use arabic_ner::model::bert::Mode;
-use arabic_ner::model::packed::Threads;
+use arabic_ner::model::packed::{Precision, Threads};
 use arabic_ner::model::weights::{save_safetensors, Storage};
 use arabic_ner::model::NerModel;
 use arabic_ner::Error;
 use common::{
     copy_dir, fixture, pieces, read_config, write_config, Broken, ModelSpec, TokFiles, LABELS,
 };
+
+/// Largest differences from PyTorch's logits that the int8 paths may show
+/// on the tiny fixture, mostly the rounding of its f32 weights to int8
+/// (measured: 0.046 and 0.067; f32 shows 1.4e-6).
+const INT8_TOLERANCE: f32 = 0.1;
+const INT8_FAST_TOLERANCE: f32 = 0.15;
 
 /// Logits `[batch, len, labels]` of a model for padded ids and mask, from
 /// the fast path, with the rows of padding left out. The reference graph of
@@ -171,6 +177,53 @@ fn pytorch_bin_and_safetensors_fixtures_agree_with_pytorch() {
 }
 
 /// Loads a folder expecting an `Error::Model`; returns its path and message.
+#[test]
+fn int8_products_stay_close_to_pytorch() {
+    // The fixture's weights are f32: int8 adds their rounding to one scale
+    // a row, and, with one byte an activation, the activations' rounding.
+    let text = std::fs::read_to_string(fixture("tiny-logits.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<Vec<u32>> = serde_json::from_value(v["ids"].clone()).unwrap();
+    let mask: Vec<Vec<u8>> = serde_json::from_value(v["mask"].clone()).unwrap();
+    let want: Vec<Vec<Vec<f32>>> = serde_json::from_value(v["logits"].clone()).unwrap();
+    let worst = |precision: Precision| {
+        let mut model = NerModel::from_dir(&fixture("tiny-st")).unwrap();
+        model.net.set_precision(precision);
+        assert_eq!(model.net.precision(), precision);
+        let seqs: Vec<&[u32]> = ids
+            .iter()
+            .zip(&mask)
+            .map(|(s, m)| &s[..m.iter().filter(|&&v| v == 1).count()])
+            .collect();
+        let flat = model.net.logits(&seqs, Threads::All).unwrap();
+        let c = model.labels.len();
+        let mut rows = flat.chunks(c);
+        let mut worst = 0f32;
+        for (s, seq) in seqs.iter().enumerate() {
+            for p in 0..seq.len() {
+                let row = rows.next().unwrap();
+                for (k, got) in row.iter().enumerate() {
+                    worst = worst.max((got - want[s][p][k]).abs());
+                }
+            }
+        }
+        worst
+    };
+    let (f32, int8, fast) = (
+        worst(Precision::F32),
+        worst(Precision::Int8),
+        worst(Precision::Int8Fast),
+    );
+    eprintln!("largest difference from PyTorch: f32 {f32}, int8 {int8}, int8-fast {fast}");
+    assert!(f32 < 1e-4, "f32 {f32}");
+    assert!(int8 < INT8_TOLERANCE, "int8 {int8}");
+    assert!(fast < INT8_FAST_TOLERANCE, "int8-fast {fast}");
+    assert!(
+        int8 <= fast,
+        "two bytes an activation are not closer than one: {int8} > {fast}"
+    );
+}
+
 fn model_error(dir: &Path) -> (PathBuf, String, String) {
     let result = catch_unwind(AssertUnwindSafe(|| NerModel::from_dir(dir)))
         .unwrap_or_else(|_| panic!("loading {} panicked", dir.display()));

@@ -456,20 +456,17 @@ impl Kernel {
 
     /// Whether this processor runs the kernel.
     pub fn is_available(self) -> bool {
+        use super::simd::{has_avx2, has_avx512, level, Level};
         match self {
             Kernel::Portable => true,
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => is_x86_feature_detected!("avx2"),
+            Kernel::Avx2 => has_avx2(),
             #[cfg(target_arch = "x86_64")]
-            Kernel::AvxVnni => {
-                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni")
-            }
+            Kernel::AvxVnni => has_avx2() && is_x86_feature_detected!("avxvnni"),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => {
-                super::simd::has_avx512() && is_x86_feature_detected!("avx512vnni")
-            }
+            Kernel::Avx512Vnni => has_avx512() && is_x86_feature_detected!("avx512vnni"),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Amx => amx::enabled(),
+            Kernel::Amx => level() == Level::All && amx::enabled(),
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }

@@ -9,7 +9,7 @@ pub mod embedded;
 pub mod hub;
 pub mod int8;
 pub mod packed;
-mod simd;
+pub mod simd;
 pub mod tokenizer;
 pub mod weights;
 

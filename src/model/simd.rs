@@ -5,19 +5,57 @@
 //! for any x86-64, with AVX2 and FMA, and with AVX-512, and calls the
 //! widest this processor runs.
 
+/// The widest instructions the inference loops and the int8 kernels may
+/// use, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Plain x86-64 (or another architecture): the portable code.
+    Portable,
+    /// AVX2 and FMA (and AVX-VNNI for the int8 kernels).
+    Avx2,
+    /// AVX-512 F, BW and VL (and VNNI for the int8 kernels).
+    Avx512,
+    /// Everything the processor has, AMX included.
+    All,
+}
+
+/// Environment variable that caps [`level`]: `portable`, `avx2`, `avx512`
+/// or `all`. It lets a machine run, and the tests check, the paths a
+/// smaller processor would take.
+pub const LEVEL_VAR: &str = "ARABIC_NER_SIMD";
+
+/// The cap set by [`LEVEL_VAR`] (read once; an unknown value is ignored
+/// with a warning on standard error).
+pub fn level() -> Level {
+    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var(LEVEL_VAR).as_deref() {
+        Err(_) | Ok("") | Ok("all") => Level::All,
+        Ok("portable") => Level::Portable,
+        Ok("avx2") => Level::Avx2,
+        Ok("avx512") => Level::Avx512,
+        Ok(other) => {
+            eprintln!(
+                "warning: {LEVEL_VAR}={other:?} is not one of portable, avx2, avx512, all; ignored"
+            );
+            Level::All
+        }
+    })
+}
+
 /// Whether the processor runs AVX-512 F, BW and VL (the set the 512-bit
-/// loops are compiled for).
+/// loops are compiled for), and [`level`] allows them.
 #[cfg(target_arch = "x86_64")]
 pub fn has_avx512() -> bool {
-    is_x86_feature_detected!("avx512f")
+    level() >= Level::Avx512
+        && is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512vl")
 }
 
-/// Whether the processor runs AVX2 and FMA.
+/// Whether the processor runs AVX2 and FMA, and [`level`] allows them.
 #[cfg(target_arch = "x86_64")]
 pub fn has_avx2() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    level() >= Level::Avx2 && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
 /// Smallest and largest value of `x` and 0. Float min and max loops do
