@@ -200,10 +200,10 @@ fn int8_products_stay_close_to_pytorch() {
         let mut rows = flat.chunks(c);
         let mut worst = 0f32;
         for (s, seq) in seqs.iter().enumerate() {
-            for p in 0..seq.len() {
+            for want_row in &want[s][..seq.len()] {
                 let row = rows.next().unwrap();
-                for (k, got) in row.iter().enumerate() {
-                    worst = worst.max((got - want[s][p][k]).abs());
+                for (got, w) in row.iter().zip(want_row) {
+                    worst = worst.max((got - w).abs());
                 }
             }
         }
