@@ -556,7 +556,12 @@ fn ensemble_tagger(dirs: &[&Path]) -> arabic_ner::Result<arabic_ner::Tagger> {
 fn an_ensemble_labels_words_from_the_mean_of_its_models_probabilities() {
     let (a, b) = (ModelSpec::random(21).build(), ModelSpec::random(22).build());
     let tagger = ensemble_tagger(&[a.path(), b.path()]).expect("ensemble loads");
-    let models = [a.path(), b.path()].map(|d| NerModel::from_dir(d).expect("model loads"));
+    // Apart, the models run as the tagger runs them: int8 by default.
+    let models = [a.path(), b.path()].map(|d| {
+        let mut m = NerModel::from_dir(d).expect("model loads");
+        m.net.set_precision(Precision::default());
+        m
+    });
     let words = ["أعلنت", "شركة", "النور", "في", "القاهرة", "أمس"];
     let scores = tagger.score_words(&[words.to_vec()]).expect("scores");
 
