@@ -11,18 +11,27 @@
 //! y[r,o] += sx[r] · sw[o] · (Σₖ qx[r,k]·qw[o,k] − zx[r] · Σₖ qw[o,k])
 //! ```
 //!
+//! By default (`split`) each activation takes two bytes: the high byte as
+//! above and, in a second product with the same weights, the high byte's
+//! rounding error in 255 levels. With 16 bits an activation the results are
+//! those of the f32 path within rounding (the ANERcorp, Wojood and AQMAR
+//! entities all identical); one byte is about a fifth faster and changes
+//! about 0.7% of the entities.
+//!
 //! Every kernel gives the same integers, so a tagger's output does not
-//! depend on the processor: the VNNI kernels (`vpdpbusd`) sum four u8 × i8
-//! products into i32 directly; AVX2's `vpmaddubsw` adds two of them in a
-//! saturating i16, so the AVX2 kernel splits each activation into its top
-//! bit and its low seven bits, two sums that cannot saturate. (Seven-bit
-//! activations would have spared the split, at 0.3 F1 on ANERcorp.)
+//! depend on the processor: AMX (`tdpbusd` on tiles, through inline
+//! assembly) and the VNNI kernels (`vpdpbusd`) sum four u8 × i8 products
+//! into i32 directly; AVX2's `vpmaddubsw` adds two of them in a saturating
+//! i16, so the AVX2 kernel splits each activation into its top bit and its
+//! low seven bits, two sums that cannot saturate. (Seven-bit activations
+//! would have spared the split, at 0.3 F1 on ANERcorp.)
 //!
 //! Weights are packed in panels of [`NR`] outputs: for every group of four
 //! inputs, the four bytes of each of the panel's outputs one after another,
 //! which is the operand layout of `vpdpbusd` (16 outputs a 512-bit
-//! register, 8 a 256-bit one). Inputs are padded to a multiple of four and
-//! outputs to a multiple of [`NR`] with zero weights.
+//! register, 8 a 256-bit one) and, with a stride of `NR · 4` bytes, of an
+//! AMX weight tile. Inputs are padded to a multiple of 64 (an AMX tile's
+//! depth) and outputs to a multiple of [`NR`] with zero weights.
 
 use rayon::prelude::*;
 
@@ -46,7 +55,7 @@ const KC4: usize = 128;
 pub struct Int8Matrix {
     in_dim: usize,
     out_dim: usize,
-    /// Groups of four inputs (`in_dim` rounded up).
+    /// Groups of four inputs (`in_dim` rounded up to a multiple of 64).
     k4: usize,
     /// Panels of `k4 · NR · 4` bytes (i8 values), `out_dim / NR` rounded up.
     packed: Vec<i8>,
