@@ -407,13 +407,9 @@ def worker_ort(args):
             "providers": session.get_providers(), "argmax": argmax}
 
 
-def export_onnx(model_dir, path):
-    """Exports the model to ONNX (dynamo exporter, dynamic batch and
-    sequence axes, inputs input_ids and attention_mask, output logits)."""
-    import torch
-
-    common.quiet_transformers()
-    model, _ = common.load_model(model_dir, attn_implementation="sdpa")
+def logits_module(torch):
+    """A wrapper module whose forward returns the logits alone (what both
+    exporters trace)."""
 
     class Logits(torch.nn.Module):
         def __init__(self, inner):
@@ -423,6 +419,18 @@ def export_onnx(model_dir, path):
         def forward(self, input_ids, attention_mask):
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
+    return Logits
+
+
+def export_onnx(model_dir, path):
+    """Exports the model to ONNX (dynamo exporter, dynamic batch and
+    sequence axes, inputs input_ids and attention_mask, output logits)."""
+    import torch
+
+    common.quiet_transformers()
+    model, _ = common.load_model(model_dir, attn_implementation="sdpa")
+
+    Logits = logits_module(torch)
     ids = torch.tensor([[0, 5, 6, 7, 2, 1], [0, 8, 9, 2, 1, 1]])
     mask = (ids != 1).long()
     batch = torch.export.Dim("batch")
@@ -461,14 +469,7 @@ def export_classic(model_dir, path):
     common.quiet_transformers()
     model, tokenizer = common.load_model(model_dir, attn_implementation=ORT_ATTENTION)
 
-    class Logits(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
-
+    Logits = logits_module(torch)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 1
     ids = torch.tensor([[0, 5, 6, 7, 8, 9, 10, 2], [0, 11, 12, 13, 2, pad, pad, pad]])
     mask = (ids != pad).long()

@@ -600,13 +600,16 @@ mod x86 {
     }
 
     /// 6 rows × 32 outputs, in two halves of 16: 12 accumulators of 8 lanes,
-    /// added to `tile`.
-    #[target_feature(enable = "avx2,avxvnni")]
-    pub(super) unsafe fn tile_avxvnni(
+    /// added to `tile`; `dot(acc, x, w)` adds the four-byte dot products of
+    /// each lane. Inlined into each caller, which compiles it with its own
+    /// instructions.
+    #[inline(always)]
+    unsafe fn tile_256(
         a: &[*const u8; MAX_MR],
         b: *const i8,
         k4: usize,
         tile: *mut i32,
+        dot: impl Fn(__m256i, __m256i, __m256i) -> __m256i,
     ) {
         const MR: usize = 6;
         for half in 0..2 {
@@ -622,8 +625,8 @@ mod x86 {
                 let w1 = _mm256_loadu_si256(w.add(32) as *const _);
                 for (acc, &row) in acc.iter_mut().zip(a) {
                     let x = _mm256_set1_epi32(quad(row, k));
-                    acc[0] = _mm256_dpbusd_avx_epi32(acc[0], x, w0);
-                    acc[1] = _mm256_dpbusd_avx_epi32(acc[1], x, w1);
+                    acc[0] = dot(acc[0], x, w0);
+                    acc[1] = dot(acc[1], x, w1);
                 }
             }
             for (r, acc) in acc.iter().enumerate() {
@@ -634,10 +637,23 @@ mod x86 {
         }
     }
 
-    /// As [`tile_avxvnni`], with `vpmaddubsw` (pairs into i16) and
-    /// `vpmaddwd` (pairs into i32). Each activation byte is split into its
-    /// top bit (0 or 128) and its low seven bits, so that neither pair sum
-    /// can pass `i16::MAX`: 2 · 128 · 127 and 2 · 127 · 127.
+    /// [`tile_256`] with `vpdpbusd`.
+    #[target_feature(enable = "avx2,avxvnni")]
+    pub(super) unsafe fn tile_avxvnni(
+        a: &[*const u8; MAX_MR],
+        b: *const i8,
+        k4: usize,
+        tile: *mut i32,
+    ) {
+        tile_256(a, b, k4, tile, |acc, x, w| {
+            _mm256_dpbusd_avx_epi32(acc, x, w)
+        })
+    }
+
+    /// [`tile_256`] with `vpmaddubsw` (pairs into i16) and `vpmaddwd` (pairs
+    /// into i32). Each activation byte is split into its top bit (0 or 128)
+    /// and its low seven bits, so that neither pair sum can pass
+    /// `i16::MAX`: 2 · 128 · 127 and 2 · 127 · 127.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn tile_avx2(
         a: &[*const u8; MAX_MR],
@@ -645,40 +661,15 @@ mod x86 {
         k4: usize,
         tile: *mut i32,
     ) {
-        const MR: usize = 6;
         let ones = _mm256_set1_epi16(1);
         let top = _mm256_set1_epi8(0x80u8 as i8);
         let low = _mm256_set1_epi8(0x7f);
-        for half in 0..2 {
-            let mut acc = [[_mm256_setzero_si256(); 2]; MR];
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let at = tile.add(r * NR + half * 16);
-                acc[0] = _mm256_loadu_si256(at as *const _);
-                acc[1] = _mm256_loadu_si256(at.add(8) as *const _);
-            }
-            for k in 0..k4 {
-                let w = b.add(k * NR * 4 + half * 64);
-                let w0 = _mm256_loadu_si256(w as *const _);
-                let w1 = _mm256_loadu_si256(w.add(32) as *const _);
-                for (acc, &row) in acc.iter_mut().zip(a) {
-                    let x = _mm256_set1_epi32(quad(row, k));
-                    let (xh, xl) = (_mm256_and_si256(x, top), _mm256_and_si256(x, low));
-                    let dot = |w: __m256i| {
-                        _mm256_add_epi32(
-                            _mm256_madd_epi16(_mm256_maddubs_epi16(xh, w), ones),
-                            _mm256_madd_epi16(_mm256_maddubs_epi16(xl, w), ones),
-                        )
-                    };
-                    acc[0] = _mm256_add_epi32(acc[0], dot(w0));
-                    acc[1] = _mm256_add_epi32(acc[1], dot(w1));
-                }
-            }
-            for (r, acc) in acc.iter().enumerate() {
-                let out = tile.add(r * NR + half * 16);
-                _mm256_storeu_si256(out as *mut _, acc[0]);
-                _mm256_storeu_si256(out.add(8) as *mut _, acc[1]);
-            }
-        }
+        tile_256(a, b, k4, tile, |acc, x, w| {
+            let (xh, xl) = (_mm256_and_si256(x, top), _mm256_and_si256(x, low));
+            let high = _mm256_madd_epi16(_mm256_maddubs_epi16(xh, w), ones);
+            let low = _mm256_madd_epi16(_mm256_maddubs_epi16(xl, w), ones);
+            _mm256_add_epi32(acc, _mm256_add_epi32(high, low))
+        })
     }
 }
 
