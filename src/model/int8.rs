@@ -101,16 +101,6 @@ impl Int8Matrix {
         }
     }
 
-    /// Input size.
-    pub fn in_dim(&self) -> usize {
-        self.in_dim
-    }
-
-    /// Output size.
-    pub fn out_dim(&self) -> usize {
-        self.out_dim
-    }
-
     /// `y += x · Wᵀ` for `x` `[rows, in]` and `y` `[rows, out]`; rows are
     /// shared out among rayon's threads when `parallel`.
     ///
@@ -306,12 +296,14 @@ impl QuantizedRows {
             zero.push(z);
         }
         // Padding inputs meet zero weights: whatever they hold adds nothing.
+        // The low rows' scale and zero point follow from the high rows'
+        // (s / LOW_LEVELS, LOW_ZERO), which is how `scale_into` reads them.
         let low = split.then(|| QuantizedRows {
             rows,
             stride,
             data: low,
-            scale: scale.iter().map(|s| s / LOW_LEVELS).collect(),
-            zero: vec![LOW_ZERO; rows],
+            scale: Vec::new(),
+            zero: Vec::new(),
         });
         let high = QuantizedRows {
             rows,
