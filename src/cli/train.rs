@@ -282,6 +282,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
                     "epoch {} loss {loss:.4} lr {lr:.2e} {tokens_per_sec:.0} tok/s",
                     epoch + 1
                 );
+                let _ = writeln!(
+                    log,
+                    "{}",
+                    serde_json::json!({"step": step, "epoch": epoch + 1, "loss": loss, "lr": lr, "tokens_per_sec": tokens_per_sec})
+                );
                 match &bar {
                     Some(b) => {
                         b.set_position(step);
