@@ -147,9 +147,14 @@ impl Setup {
     /// corpus's dates over يوم), its labels for the training sentences,
     /// and their scores against the gold.
     fn label_training_data(&self, dir: &Path) -> (Tagger, Vec<Vec<String>>, Scores) {
+        // Read at f32: this checks what training learned. The int8 path is
+        // held to f32 elsewhere (tests/loading.rs against PyTorch's logits,
+        // bench/precision.py on real data); on this 32-wide toy model a
+        // margin can sit within int8's rounding.
         let tagger = Tagger::builder()
             .model(dir.to_str().unwrap())
             .date_grammar(false)
+            .precision(arabic_ner::model::packed::Precision::F32)
             .build()
             .expect("output loads");
         let gold = read_corpus(&self.corpus("train.txt", MAP)).unwrap();

@@ -596,7 +596,7 @@ impl PackedBert {
 
 /// Elementwise kernels, compiled for any x86-64, AVX2 + FMA and AVX-512,
 /// picked at run time.
-mod kernels {
+pub(crate) mod kernels {
     use super::Activation;
 
     use crate::model::simd::dispatch;

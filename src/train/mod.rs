@@ -2,7 +2,9 @@
 //! ([`metrics`]), the optimizer ([`optim`]), the training loop
 //! ([`trainer`]) and masked-LM pretraining on raw text ([`pretrain`]).
 
+pub(crate) mod backprop;
 pub mod data;
+pub mod encoder;
 pub mod metrics;
 pub mod optim;
 pub mod pretrain;

@@ -6,7 +6,8 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
+use candle_core::{CpuStorage, InplaceOp1, Layout, Var};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -105,7 +106,27 @@ impl Fit {
         lr: f64,
         step: u64,
     ) -> Result<()> {
-        let norm = grad_norm(params, grads)? as f64;
+        let mut owned = Vec::with_capacity(params.len());
+        for p in params.iter() {
+            owned.push(match grads.get(p.var.as_tensor()) {
+                Some(g) => Some(g.flatten_all()?.to_vec1::<f32>()?),
+                None => None,
+            });
+        }
+        let slices: Vec<Option<&[f32]>> = owned.iter().map(|g| g.as_deref()).collect();
+        self.update_from(params, &slices, lr, step)
+    }
+
+    /// [`Fit::update`] from gradients given as slices, `grads[i]` for
+    /// `params[i]` (`None`: no gradient, the parameter is left alone).
+    pub fn update_from(
+        &self,
+        params: &mut [Param],
+        grads: &[Option<&[f32]>],
+        lr: f64,
+        step: u64,
+    ) -> Result<()> {
+        let norm = grad_norm(grads);
         if !norm.is_finite() {
             return Err(diverged(step, "the gradient norm", norm, lr));
         }
@@ -122,10 +143,6 @@ impl Fit {
     }
 }
 
-/// Fails when a step's loss is not a finite number: training has
-/// diverged, and an update would write NaN into every weight. Checked
-/// before the update, so the weights and every checkpoint stay as they
-/// were after the last good step.
 pub fn check_loss(loss: f32, step: u64, lr: f64) -> Result<()> {
     if loss.is_finite() {
         Ok(())
@@ -161,9 +178,9 @@ impl Default for AdamW {
 }
 
 struct Step<'a> {
+    grad: &'a [f32],
     moments: Mutex<(&'a mut [f32], &'a mut [f32])>,
     lr: f32,
-    /// Gradient scale from clipping.
     scale: f32,
     bc1: f32,
     bc2: f32,
@@ -171,28 +188,23 @@ struct Step<'a> {
     hp: AdamW,
 }
 
-impl InplaceOp2 for Step<'_> {
+/// Values a parallel task of the update takes at a time.
+const CHUNK: usize = 1 << 14;
+
+impl InplaceOp1 for Step<'_> {
     fn name(&self) -> &'static str {
         "adamw-step"
     }
 
-    fn cpu_fwd(
-        &self,
-        dst: &mut CpuStorage,
-        dst_l: &Layout,
-        grad: &CpuStorage,
-        grad_l: &Layout,
-    ) -> candle_core::Result<()> {
-        let (CpuStorage::F32(theta), CpuStorage::F32(g)) = (dst, grad) else {
+    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout) -> candle_core::Result<()> {
+        let CpuStorage::F32(theta) = dst else {
             candle_core::bail!("adamw-step: f32 tensors expected");
         };
-        let (Some((t0, t1)), Some((g0, g1))) =
-            (dst_l.contiguous_offsets(), grad_l.contiguous_offsets())
-        else {
+        let Some((t0, t1)) = dst_l.contiguous_offsets() else {
             candle_core::bail!("adamw-step: contiguous tensors expected");
         };
         let theta = &mut theta[t0..t1];
-        let g = &g[g0..g1];
+        let g = self.grad;
         let mut guard = self
             .moments
             .lock()
@@ -201,27 +213,37 @@ impl InplaceOp2 for Step<'_> {
         if theta.len() != g.len() || m.len() != g.len() || v.len() != g.len() {
             candle_core::bail!("adamw-step: size mismatch");
         }
-        let hp = self.hp;
-        for i in 0..theta.len() {
-            let gi = g[i] * self.scale;
-            m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
-            v[i] = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
-            let update = (m[i] / self.bc1) / ((v[i] / self.bc2).sqrt() + hp.eps);
-            theta[i] -= self.lr * (update + self.decay * theta[i]);
-        }
+        // Each value on its own: chunks on any thread give the same result.
+        theta
+            .par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(((theta, g), m), v)| {
+                let hp = self.hp;
+                for i in 0..theta.len() {
+                    let gi = g[i] * self.scale;
+                    m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
+                    v[i] = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
+                    let update = (m[i] / self.bc1) / ((v[i] / self.bc2).sqrt() + hp.eps);
+                    theta[i] -= self.lr * (update + self.decay * theta[i]);
+                }
+            });
         Ok(())
     }
 }
 
-/// Global L2 norm of the gradients of `params`.
-pub fn grad_norm(params: &[Param], grads: &candle_core::backprop::GradStore) -> Result<f32> {
+/// Global L2 norm of the gradients, summed in a fixed order.
+pub fn grad_norm(grads: &[Option<&[f32]>]) -> f64 {
     let mut sum = 0f64;
-    for p in params {
-        if let Some(g) = grads.get(p.var.as_tensor()) {
-            sum += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
-        }
+    for g in grads.iter().flatten() {
+        let parts: Vec<f64> = g
+            .par_chunks(CHUNK)
+            .map(|c| c.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>())
+            .collect();
+        sum += parts.iter().sum::<f64>();
     }
-    Ok(sum.sqrt() as f32)
+    sum.sqrt()
 }
 
 impl AdamW {
@@ -230,19 +252,19 @@ impl AdamW {
     pub fn step(
         &self,
         params: &mut [Param],
-        grads: &candle_core::backprop::GradStore,
+        grads: &[Option<&[f32]>],
         lr: f32,
         step: u64,
         scale: f32,
     ) -> Result<()> {
         let bc1 = 1.0 - self.beta1.powi(step as i32);
         let bc2 = 1.0 - self.beta2.powi(step as i32);
-        for p in params.iter_mut() {
-            let Some(g) = grads.get(p.var.as_tensor()) else {
+        for (p, g) in params.iter_mut().zip(grads) {
+            let Some(g) = g else {
                 continue;
             };
-            let g: Tensor = g.contiguous()?;
             let op = Step {
+                grad: g,
                 moments: Mutex::new((&mut p.m, &mut p.v)),
                 lr,
                 scale,
@@ -253,7 +275,7 @@ impl AdamW {
             };
             p.var
                 .as_tensor()
-                .inplace_op2(&g, &op)
+                .inplace_op1(&op)
                 .map_err(|e| Error::Tensor(e.context(format!("optimizer step on {}", p.name))))?;
         }
         Ok(())

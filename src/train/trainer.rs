@@ -10,10 +10,13 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
 use super::data::{document_ranges, read_conll, LabelMap, ReadOptions, Sentence};
+use super::encoder::{f32_values, Tape, TokenClassifierNet};
 use super::metrics::{entity_types, keep_types, score, Scores};
 use super::optim::{check_loss, linear_schedule, Fit, Param};
 use crate::error::{Error, Result};
-use crate::model::bert::{init_classifier, BertForTokenClassification, Dropout, Mode};
+use crate::model::bert::{
+    init_classifier, parameter_shapes, BertForTokenClassification, Dropout, Mode,
+};
 use crate::model::config::BertConfig;
 use crate::model::tokenizer::WordTokenizer;
 use crate::model::weights::{
@@ -326,38 +329,6 @@ pub(crate) fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
         ^ b.rotate_left(32)
 }
 
-fn batch_tensors(
-    examples: &[Example],
-    idx: &[usize],
-    pad: u32,
-) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-    let seqs: Vec<&[u32]> = idx.iter().map(|&i| examples[i].ids.as_slice()).collect();
-    let (ids, mask) = pad_batch(&seqs, pad)?;
-    let len = ids.dims()[1];
-    let mut targets = Vec::with_capacity(idx.len() * len);
-    let mut weights = Vec::with_capacity(idx.len() * len);
-    for &i in idx {
-        let t = &examples[i].targets;
-        for p in 0..len {
-            let v = t.get(p).copied().unwrap_or(IGNORE);
-            targets.push(v.max(0) as u32);
-            weights.push(if v >= 0 { 1f32 } else { 0f32 });
-        }
-    }
-    let dev = Device::Cpu;
-    let targets = Tensor::from_vec(targets, (idx.len(), len), &dev)?;
-    let weights = Tensor::from_vec(weights, (idx.len(), len), &dev)?;
-    Ok((ids, mask, targets, weights))
-}
-
-/// Mean cross-entropy over scored positions.
-fn loss_fn(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
-    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-    let picked = logp.gather(&targets.unsqueeze(2)?, 2)?.squeeze(2)?;
-    let count = weights.sum_all()?.to_scalar::<f32>()?.max(1.0);
-    Ok(((picked * weights)?.sum_all()? * (-1.0 / count as f64))?)
-}
-
 /// Predicted label ids per word for examples, reassembled per sentence.
 pub(crate) fn predict_examples(
     net: &BertForTokenClassification,
@@ -397,6 +368,14 @@ struct Run {
     params: Vec<Param>,
     net: BertForTokenClassification,
     frozen: Weights,
+    /// The training path: every parameter's tensor in its slot order, the
+    /// slot of each of `params`, gradient buffers (empty when frozen) and
+    /// the activations of a step.
+    fast: TokenClassifierNet,
+    slots: Vec<Tensor>,
+    slot_of: Vec<usize>,
+    grads: Vec<Vec<f32>>,
+    tape: Tape,
 }
 
 impl Run {
@@ -422,14 +401,78 @@ impl Run {
             params.push(Param::new(name.to_string(), var));
         }
         let net = BertForTokenClassification::load(&live, &cfg, labels.len())?;
+        let shapes = parameter_shapes(&cfg, labels.len());
+        let mut slots = Vec::with_capacity(shapes.len());
+        let mut grads = Vec::with_capacity(shapes.len());
+        for (name, dims) in &shapes {
+            let t = live.get(name, dims)?;
+            let trained = params.iter().any(|p| &p.name == name);
+            // Frozen tensors are read as f32 too (a base may store f16).
+            let t = if trained {
+                t
+            } else {
+                let t = t.to_dtype(DType::F32)?.contiguous()?;
+                live.insert(name.clone(), t.clone());
+                t
+            };
+            grads.push(if trained {
+                vec![0.0; t.elem_count()]
+            } else {
+                Vec::new()
+            });
+            slots.push(t);
+        }
+        let slot_of = params
+            .iter()
+            .map(|p| {
+                shapes
+                    .iter()
+                    .position(|(n, _)| *n == p.name)
+                    .expect("a parameter's slot")
+            })
+            .collect();
         Ok(Run {
+            fast: TokenClassifierNet::new(&cfg, labels.len()),
             cfg,
             base_dir,
             labels,
             params,
             net,
             frozen: live,
+            slots,
+            slot_of,
+            grads,
+            tape: Tape::default(),
         })
+    }
+
+    /// One training step on `batch`: the loss, with the gradients in `self.grads`.
+    fn step(&mut self, examples: &[Example], batch: &[usize], seed: u64) -> Result<f32> {
+        let seqs: Vec<&[u32]> = batch.iter().map(|&i| examples[i].ids.as_slice()).collect();
+        let targets: Vec<&[i64]> = batch
+            .iter()
+            .map(|&i| examples[i].targets.as_slice())
+            .collect();
+        for g in &mut self.grads {
+            g.fill(0.0);
+        }
+        let guards: Vec<_> = self.slots.iter().map(|t| t.storage_and_layout()).collect();
+        let mut w = Vec::with_capacity(guards.len());
+        for (storage, layout) in &guards {
+            w.push(f32_values(storage, layout)?);
+        }
+        self.fast
+            .step(&w, &seqs, &targets, seed, &mut self.tape, &mut self.grads)
+    }
+
+    /// AdamW on the gradients of the last [`Run::step`].
+    fn update(&mut self, fit: &Fit, lr: f64, step: u64) -> Result<()> {
+        let grads: Vec<Option<&[f32]>> = self
+            .slot_of
+            .iter()
+            .map(|&s| Some(self.grads[s].as_slice()))
+            .collect();
+        fit.update_from(&mut self.params, &grads, lr, step)
     }
 
     /// All tensors in Hugging Face `BertForTokenClassification` naming.
@@ -756,21 +799,10 @@ pub fn train(
         let mut loss_sum = 0f64;
         let mut loss_n = 0usize;
         for (bi, batch) in batches.iter().enumerate().skip(state.batch_in_epoch) {
-            let (ids, mask, targets, weights) = batch_tensors(&examples, batch, pad)?;
-            let mut dropout = Dropout::new(derive_seed(opts.fit.seed, 2, state.step));
-            let logits = run
-                .net
-                .forward(&ids, &mask, &mut Mode::Train(&mut dropout))?;
-            let loss = loss_fn(&logits, &targets, &weights)?;
-            let grads = loss.backward()?;
-            let loss_v = loss.to_scalar::<f32>()?;
-            // Free the step's graph before the optimizer writes into the weights.
-            drop((loss, logits));
+            let loss_v = run.step(&examples, batch, derive_seed(opts.fit.seed, 2, state.step))?;
             let lr = linear_schedule(opts.fit.lr, state.step, warmup, total);
             check_loss(loss_v, state.step + 1, lr)?;
-            opts.fit
-                .update(&mut run.params, &grads, lr, state.step + 1)?;
-            drop(grads);
+            run.update(&opts.fit, lr, state.step + 1)?;
             state.step += 1;
             state.batch_in_epoch = bi + 1;
             tokens_done += batch
