@@ -25,9 +25,9 @@ use crate::model::config::{Activation, BertConfig};
 
 /// Slots of a dense layer's weight and bias.
 #[derive(Clone, Copy)]
-struct Dense {
-    w: usize,
-    b: usize,
+pub(crate) struct Dense {
+    pub(crate) w: usize,
+    pub(crate) b: usize,
 }
 
 /// Slots of a layer norm's weight and bias.
@@ -47,7 +47,7 @@ struct LayerSlots {
 
 /// What the forward pass of one layer keeps for the backward pass.
 #[derive(Default)]
-struct LayerTape {
+pub(crate) struct LayerTape {
     x: Vec<f32>,
     q: Vec<f32>,
     k: Vec<f32>,
@@ -55,7 +55,7 @@ struct LayerTape {
     probs: Vec<f32>,
     attn_keep: Vec<u8>,
     ctx: Vec<f32>,
-    keep1: Vec<u8>,
+    pub(crate) keep1: Vec<u8>,
     xhat1: Vec<f32>,
     rstd1: Vec<f32>,
     y1: Vec<f32>,
@@ -72,6 +72,9 @@ struct LayerTape {
 pub struct Tape {
     /// `(first token, length)` of each window.
     spans: Vec<(usize, usize)>,
+    /// Dropout rates of the step (0 for a pass without dropout).
+    p_hidden: f32,
+    p_attn: f32,
     /// Where each window's attention probabilities start (all heads).
     prob_off: Vec<usize>,
     ids: Vec<u32>,
@@ -79,11 +82,11 @@ pub struct Tape {
     emb_xhat: Vec<f32>,
     emb_rstd: Vec<f32>,
     emb_keep: Vec<u8>,
-    layers: Vec<LayerTape>,
+    pub(crate) layers: Vec<LayerTape>,
     /// The encoder's output `[tokens, hidden]`.
     pub out: Vec<f32>,
-    cls_keep: Vec<u8>,
-    cls_in: Vec<f32>,
+    pub(crate) head_keep: Vec<u8>,
+    pub(crate) head_in: Vec<f32>,
     scratch: [Vec<f32>; 9],
 }
 
@@ -117,7 +120,7 @@ impl<T> Shared<T> {
 }
 
 /// Two gradient slots at once (`a < b`), or `None` when the parameter is frozen.
-fn pair(g: &mut [Vec<f32>], s: Dense) -> Option<(&mut [f32], &mut [f32])> {
+pub(crate) fn pair(g: &mut [Vec<f32>], s: Dense) -> Option<(&mut [f32], &mut [f32])> {
     let (lo, hi) = g.split_at_mut(s.b);
     let (w, b) = (&mut lo[s.w], &mut hi[0]);
     if w.is_empty() || b.is_empty() {
@@ -129,14 +132,14 @@ fn pair(g: &mut [Vec<f32>], s: Dense) -> Option<(&mut [f32], &mut [f32])> {
 
 /// The BERT encoder's training forward and backward passes.
 pub struct Encoder {
-    hidden: usize,
+    pub(crate) hidden: usize,
     heads: usize,
     inter: usize,
-    act: Activation,
-    eps: f32,
-    p_hidden: f32,
+    pub(crate) act: Activation,
+    pub(crate) eps: f32,
+    pub(crate) p_hidden: f32,
     p_attn: f32,
-    word: usize,
+    pub(crate) word: usize,
     position: usize,
     token_type: usize,
     emb_norm: Norm,
@@ -147,7 +150,8 @@ pub struct Encoder {
 
 /// Dropout sites of one step, each with its own stream.
 const SITE_EMBEDDINGS: u64 = 0;
-const SITE_CLASSIFIER: u64 = 1;
+/// The heads' dropout site.
+pub(crate) const SITE_HEAD: u64 = 1;
 fn layer_site(layer: usize, k: u64) -> u64 {
     16 + 4 * layer as u64 + k
 }
@@ -196,13 +200,22 @@ impl Encoder {
         5 + 16 * self.layers.len()
     }
 
-    fn keep_scale(p: f32) -> f32 {
+    pub(crate) fn keep_scale(p: f32) -> f32 {
         1.0 / (1.0 - p)
     }
 
     /// Forward pass over `seqs` (token ids of each window), dropout drawn
-    /// from `seed`; the output is `tape.out`.
-    pub fn forward(&self, w: &[&[f32]], seqs: &[&[u32]], seed: u64, tape: &mut Tape) -> Result<()> {
+    /// from `seed` (`None`: no dropout); the output is `tape.out`.
+    pub fn forward(
+        &self,
+        w: &[&[f32]],
+        seqs: &[&[u32]],
+        seed: Option<u64>,
+        tape: &mut Tape,
+    ) -> Result<()> {
+        let on = seed.is_some() as u8 as f32;
+        (tape.p_hidden, tape.p_attn) = (on * self.p_hidden, on * self.p_attn);
+        let seed = seed.unwrap_or(0);
         let h = self.hidden;
         tape.spans.clear();
         tape.prob_off.clear();
@@ -259,7 +272,7 @@ impl Encoder {
         self.dropout(
             x0,
             &mut tape.emb_keep,
-            self.p_hidden,
+            tape.p_hidden,
             stream_seed(seed, SITE_EMBEDDINGS),
         );
 
@@ -269,12 +282,13 @@ impl Encoder {
                 Some(next) => &mut next.x,
                 None => &mut tape.out,
             };
-            self.layer_forward(l, w, this, &tape.spans, &tape.prob_off, seed, out);
+            let p = (tape.p_hidden, tape.p_attn);
+            self.layer_forward(l, w, this, &tape.spans, &tape.prob_off, seed, p, out);
         }
         Ok(())
     }
 
-    fn dropout(&self, x: &mut [f32], keep: &mut Vec<u8>, p: f32, seed: u64) {
+    pub(crate) fn dropout(&self, x: &mut [f32], keep: &mut Vec<u8>, p: f32, seed: u64) {
         if p > 0.0 {
             fill(keep, x.len());
             draw_mask(keep, self.hidden, p, seed);
@@ -293,6 +307,7 @@ impl Encoder {
         spans: &[(usize, usize)],
         prob_off: &[usize],
         seed: u64,
+        (p_hidden, p_attn): (f32, f32),
         out: &mut Vec<f32>,
     ) {
         let s = self.layers[l];
@@ -302,7 +317,13 @@ impl Encoder {
             fill(buf, tokens * h);
             linear(&t.x, w[d.w], w[d.b], buf);
         }
-        self.attention(t, spans, prob_off, stream_seed(seed, layer_site(l, 0)));
+        self.attention(
+            t,
+            spans,
+            prob_off,
+            stream_seed(seed, layer_site(l, 0)),
+            p_attn,
+        );
 
         // Attention output, dropout, residual, norm.
         let mut r1 = std::mem::take(&mut t.y1);
@@ -311,7 +332,7 @@ impl Encoder {
         self.dropout(
             &mut r1,
             &mut t.keep1,
-            self.p_hidden,
+            p_hidden,
             stream_seed(seed, layer_site(l, 1)),
         );
         for (a, x) in r1.iter_mut().zip(&t.x) {
@@ -341,7 +362,7 @@ impl Encoder {
         self.dropout(
             &mut r2,
             &mut t.keep2,
-            self.p_hidden,
+            p_hidden,
             stream_seed(seed, layer_site(l, 2)),
         );
         for (a, y) in r2.iter_mut().zip(&t.y1) {
@@ -369,6 +390,7 @@ impl Encoder {
         spans: &[(usize, usize)],
         prob_off: &[usize],
         seed: u64,
+        p: f32,
     ) {
         let (h, heads) = (self.hidden, self.heads);
         let d = h / heads;
@@ -376,7 +398,6 @@ impl Encoder {
         let total =
             prob_off.last().map_or(0, |&o| o) + spans.last().map_or(0, |&(_, n)| heads * n * n);
         fill(&mut t.probs, total);
-        let p = self.p_attn;
         if p > 0.0 {
             fill(&mut t.attn_keep, total);
         } else {
@@ -442,8 +463,8 @@ impl Encoder {
             std::mem::swap(&mut dy, &mut dx);
         }
         // Embeddings: dropout, norm, then the three tables.
-        if self.p_hidden > 0.0 {
-            apply_mask(&mut dy, &tape.emb_keep, Self::keep_scale(self.p_hidden));
+        if tape.p_hidden > 0.0 {
+            apply_mask(&mut dy, &tape.emb_keep, Self::keep_scale(tape.p_hidden));
         }
         let mut de = std::mem::take(&mut dx);
         fill(&mut de, dy.len());
@@ -500,13 +521,14 @@ impl Encoder {
         ] {
             fill(b, tokens * n);
         }
-        let hs = Self::keep_scale(self.p_hidden);
+        let (p_hidden, p_attn) = (tape.p_hidden, tape.p_attn);
+        let hs = Self::keep_scale(p_hidden);
 
         // Output norm; the residual passes its gradient to y1 as it is.
         let n = s.out_norm;
         layer_norm_backward(dout, &t.xhat2, &t.rstd2, w[n.w], pair(grads, n), dr, false);
         dy1.copy_from_slice(dr);
-        if self.p_hidden > 0.0 {
+        if p_hidden > 0.0 {
             apply_mask(dr, &t.keep2, hs);
         }
         linear_backward(
@@ -531,7 +553,7 @@ impl Encoder {
         let n = s.attn_norm;
         layer_norm_backward(dy1, &t.xhat1, &t.rstd1, w[n.w], pair(grads, n), dr, false);
         dx.copy_from_slice(dr);
-        if self.p_hidden > 0.0 {
+        if p_hidden > 0.0 {
             apply_mask(dr, &t.keep1, hs);
         }
         linear_backward(
@@ -546,7 +568,7 @@ impl Encoder {
         for b in [&mut *dq, &mut *dk, &mut *dv] {
             fill(b, tokens * h);
         }
-        self.attention_backward(t, &tape.spans, &tape.prob_off, dctx, dq, dk, dv);
+        self.attention_backward(t, &tape.spans, &tape.prob_off, p_attn, dctx, dq, dk, dv);
         for (d, dense) in [(&*dq, s.q), (&*dk, s.k), (&*dv, s.v)] {
             linear_backward(
                 d,
@@ -565,6 +587,7 @@ impl Encoder {
         t: &LayerTape,
         spans: &[(usize, usize)],
         prob_off: &[usize],
+        p: f32,
         dctx: &[f32],
         dq: &mut [f32],
         dk: &mut [f32],
@@ -573,7 +596,6 @@ impl Encoder {
         let (h, heads) = (self.hidden, self.heads);
         let d = h / heads;
         let scale = 1.0 / (d as f32).sqrt();
-        let p = self.p_attn;
         let ks = Self::keep_scale(p);
         let len = dq.len();
         let (gq, gk, gv) = (
@@ -659,103 +681,3 @@ pub fn f32_values<'a>(
         )),
     }
 }
-
-/// BERT with a token classifier: loss and gradients of a training step.
-pub struct TokenClassifierNet {
-    encoder: Encoder,
-    classifier: Dense,
-    labels: usize,
-    p_classifier: f32,
-}
-
-impl TokenClassifierNet {
-    pub fn new(cfg: &BertConfig, labels: usize) -> Self {
-        let encoder = Encoder::new(cfg);
-        let first = encoder.slots();
-        TokenClassifierNet {
-            encoder,
-            classifier: Dense {
-                w: first,
-                b: first + 1,
-            },
-            labels,
-            p_classifier: cfg.hidden_dropout_prob as f32,
-        }
-    }
-
-    /// Mean cross-entropy over the pieces whose target is a label (targets
-    /// below 0 are not scored), and its gradients added into `grads`.
-    pub fn step(
-        &self,
-        w: &[&[f32]],
-        seqs: &[&[u32]],
-        targets: &[&[i64]],
-        seed: u64,
-        tape: &mut Tape,
-        grads: &mut [Vec<f32>],
-    ) -> Result<f32> {
-        let enc = &self.encoder;
-        let h = enc.hidden;
-        let c = self.labels;
-        enc.forward(w, seqs, seed, tape)?;
-        let t = tape.tokens();
-        let mut x = std::mem::take(&mut tape.cls_in);
-        x.clear();
-        x.extend_from_slice(&tape.out);
-        enc.dropout(
-            &mut x,
-            &mut tape.cls_keep,
-            self.p_classifier,
-            stream_seed(seed, SITE_CLASSIFIER),
-        );
-        let mut logits = vec![0f32; t * c];
-        linear(&x, w[self.classifier.w], w[self.classifier.b], &mut logits);
-
-        let flat: Vec<i64> = targets.iter().flat_map(|t| t.iter().copied()).collect();
-        if flat.len() != t {
-            return Err(Error::Usage("each piece needs a target".into()));
-        }
-        let count = flat.iter().filter(|&&y| y >= 0).count().max(1) as f32;
-        let mut loss = 0f64;
-        for (row, &y) in logits.chunks_exact_mut(c).zip(&flat) {
-            if y < 0 {
-                row.fill(0.0);
-                continue;
-            }
-            let y = y as usize;
-            if y >= c {
-                return Err(Error::Usage(format!("target {y} is not a label")));
-            }
-            let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
-            let log_z = max + sum.ln();
-            loss -= (row[y] - log_z) as f64;
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = ((*v - log_z).exp() - (j == y) as u8 as f32) / count;
-            }
-        }
-        let mut dh = vec![0f32; t * h];
-        let g = pair(grads, self.classifier);
-        linear_backward(
-            &logits,
-            &x,
-            w[self.classifier.w],
-            c,
-            g,
-            Some((&mut dh, false)),
-        );
-        if self.p_classifier > 0.0 {
-            apply_mask(
-                &mut dh,
-                &tape.cls_keep,
-                Encoder::keep_scale(self.p_classifier),
-            );
-        }
-        tape.cls_in = x;
-        enc.backward(w, tape, dh, grads);
-        Ok((loss / count as f64) as f32)
-    }
-}
-
-#[cfg(test)]
-mod tests;

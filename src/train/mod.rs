@@ -5,6 +5,7 @@
 pub(crate) mod backprop;
 pub mod data;
 pub mod encoder;
+pub mod heads;
 pub mod metrics;
 pub mod optim;
 pub mod pretrain;

@@ -10,19 +10,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor, Var, D};
+use candle_core::{DType, Tensor, Var};
 
 use super::data::{read_conll, read_text, DataError, ReadOptions, Sentence};
+use super::encoder::Tape;
+use super::heads::{MaskedLmNet, Slots};
 use super::optim::{check_loss, linear_schedule, Fit, Param};
 use super::trainer::{
     derive_seed, join_runs, make_batches, make_examples, write_model_dir, Example,
 };
 use crate::error::{Error, Result};
-use crate::model::bert::{init_mlm_head, BertModel, Dropout, MaskedLmHead, Mode, MLM_HEAD};
+use crate::model::bert::{init_mlm_head, Dropout, MLM_HEAD};
 use crate::model::config::BertConfig;
+use crate::model::hub;
 use crate::model::tokenizer::WordTokenizer;
 use crate::model::weights::{Storage, Weights};
-use crate::model::{hub, pad_batch};
 use crate::text::normalize::NormalizeOptions;
 use crate::text::words::split_words;
 
@@ -138,10 +140,10 @@ pub fn read_text_lines(path: &Path) -> Result<Vec<Sentence>> {
 
 /// Masked inputs of one batch and what the loss reads.
 struct MaskedBatch {
-    ids: Tensor,
-    mask: Tensor,
-    /// Flat positions (`row * len + col`) of the masked pieces.
-    positions: Tensor,
+    /// Each window's pieces, masked.
+    seqs: Vec<Vec<u32>>,
+    /// Positions of the masked pieces in the windows laid end to end.
+    positions: Vec<usize>,
     /// Original piece ids there.
     targets: Vec<u32>,
 }
@@ -156,15 +158,11 @@ fn mask_batch(
     rng: &mut Dropout,
 ) -> Result<MaskedBatch> {
     let uniform = |rng: &mut Dropout| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-    let len = batch
-        .iter()
-        .map(|&i| examples[i].ids.len())
-        .max()
-        .unwrap_or(0);
+    let mut row_start = 0;
     let mut seqs = Vec::with_capacity(batch.len());
     let mut positions = Vec::new();
     let mut targets = Vec::new();
-    for (row, &i) in batch.iter().enumerate() {
+    for &i in batch {
         let ex = &examples[i];
         let mut seq = ex.ids.clone();
         let words = ex.word_pos.len();
@@ -177,7 +175,7 @@ fn mask_batch(
             let how = uniform(rng);
             let start = ex.word_pos[k];
             for (p, piece) in seq.iter_mut().enumerate().take(end).skip(start) {
-                positions.push((row * len + p) as u32);
+                positions.push(row_start + p);
                 targets.push(*piece);
                 if how < 0.8 {
                     *piece = ids.mask;
@@ -186,15 +184,12 @@ fn mask_batch(
                 }
             }
         }
+        row_start += seq.len();
         seqs.push(seq);
     }
-    let refs: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
-    let (ids, mask) = pad_batch(&refs, ids.pad)?;
-    let n = positions.len();
     Ok(MaskedBatch {
-        ids,
-        mask,
-        positions: Tensor::from_vec(positions, n, &Device::Cpu)?,
+        seqs,
+        positions,
         targets,
     })
 }
@@ -203,7 +198,6 @@ fn mask_batch(
 #[derive(Clone, Copy)]
 struct Ids {
     mask: u32,
-    pad: u32,
     vocab: u32,
     /// Ids below this are special tokens (`<s>`, `<pad>`, `</s>`, `<unk>`).
     first_piece: u32,
@@ -256,7 +250,6 @@ pub fn pretrain(
     let specials = [tok.cls, tok.sep, tok.unk, cfg.pad_token_id];
     let ids = Ids {
         mask: mask_id,
-        pad: cfg.pad_token_id,
         vocab: cfg.vocab_size as u32,
         first_piece: specials.iter().max().map_or(0, |m| m + 1),
     };
@@ -317,8 +310,9 @@ pub fn pretrain(
         live.insert(name, var.as_tensor().clone());
         params.push(Param::new(name.to_string(), var));
     }
-    let bert = BertModel::load(&live, &cfg)?;
-    let head = MaskedLmHead::load(&live, &cfg)?;
+    let mut slots = Slots::new(&MaskedLmNet::slot_shapes(&cfg), &mut live, &params)?;
+    let net = MaskedLmNet::new(&cfg);
+    let mut tape = Tape::default();
     let (_, total, stop_at) = opts.fit.steps(examples.len());
     let head_steps = if fresh_head {
         opts.head_steps.min(total)
@@ -361,31 +355,16 @@ pub fn pretrain(
         for batch in &batches {
             let mut rng = Dropout::new(derive_seed(opts.fit.seed, 3, step));
             let b = mask_batch(&examples, batch, opts.mask_prob, ids, &mut rng)?;
-            let mut dropout = Dropout::new(derive_seed(opts.fit.seed, 2, step));
-            let mut mode = Mode::Train(&mut dropout);
-            // While the head learns alone, the encoder runs as in inference
-            // (faster, and no gradient reaches it).
+            // While the head learns alone, the encoder runs without dropout
+            // and gets no gradient.
             let head_only = step < head_steps;
-            let x = if head_only {
-                bert.forward(&b.ids, &b.mask, &mut Mode::Eval)?
-            } else {
-                bert.forward(&b.ids, &b.mask, &mut mode)?
-            };
-            let (rows, len, h) = x.dims3()?;
-            let picked = x.reshape((rows * len, h))?.index_select(&b.positions, 0)?;
-            let logits = head.forward(&picked, &mode)?;
-            let targets = Tensor::new(b.targets.as_slice(), &Device::Cpu)?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &targets)?;
-            let predicted = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
-            hits += predicted
-                .iter()
-                .zip(&b.targets)
-                .filter(|(p, g)| p == g)
-                .count() as u64;
+            let seed = (!head_only).then(|| derive_seed(opts.fit.seed, 2, step));
+            let seqs: Vec<&[u32]> = b.seqs.iter().map(|s| s.as_slice()).collect();
+            let (loss_v, hit) = slots.with_values(|w, grads| {
+                net.step(w, &seqs, &b.positions, &b.targets, seed, &mut tape, grads)
+            })?;
+            hits += hit as u64;
             masked += b.targets.len() as u64;
-            let grads = loss.backward()?;
-            let loss_v = loss.to_scalar::<f32>()?;
-            drop((loss, logits, picked, x));
             // The encoder has no gradient while the head learns alone, and
             // the update leaves it as it is.
             let lr = if head_only {
@@ -394,8 +373,10 @@ pub fn pretrain(
                 linear_schedule(opts.fit.lr, step - head_steps, warmup, total - head_steps)
             };
             check_loss(loss_v, step + 1, lr)?;
-            opts.fit.update(&mut params, &grads, lr, step + 1)?;
-            drop(grads);
+            let grads = slots.param_grads(&params, |p| {
+                !head_only || MLM_HEAD.contains(&p.name.as_str())
+            });
+            opts.fit.update_from(&mut params, &grads, lr, step + 1)?;
             step += 1;
             tokens_done += batch
                 .iter()
@@ -471,25 +452,25 @@ mod tests {
         let examples = make_examples(&sentences, &tok, &norm, &only_o, 1000, false).unwrap();
         let ids = Ids {
             mask: 4,
-            pad: 0,
             vocab: 8,
             first_piece: 4,
         };
         let mut rng = Dropout::new(1);
         let b = mask_batch(&examples, &[0, 1], 0.15, ids, &mut rng).unwrap();
-        let seqs = b.ids.to_vec2::<u32>().unwrap();
+        let seqs = &b.seqs;
         let len = seqs[0].len();
-        let positions = b.positions.to_vec1::<u32>().unwrap();
+        let at = |p: usize| if p < len { (0, p) } else { (1, p - len) };
+        let positions = b.positions.clone();
         let targets = b.targets.clone();
         assert_eq!(positions.len(), targets.len());
         // Targets are the original pieces; specials are never masked.
         for (&p, &t) in positions.iter().zip(&targets) {
-            let (row, col) = (p as usize / len, p as usize % len);
+            let (row, col) = at(p);
             assert_eq!(examples[[0, 1][row]].ids[col], t);
             assert!(t >= 5, "special piece {t} masked");
         }
         // A word's two pieces are masked together.
-        let set: std::collections::HashSet<u32> = positions.iter().copied().collect();
+        let set: std::collections::HashSet<usize> = positions.iter().copied().collect();
         for &p in &positions {
             if targets[positions.iter().position(|&q| q == p).unwrap()] == 5 {
                 assert!(set.contains(&(p + 1)), "ab masked without ##cd");
@@ -497,16 +478,19 @@ mod tests {
         }
         // About 15% of the 400 words of the long window; the one-word
         // window has its word.
-        let long_words = positions.iter().filter(|&&p| (p as usize) < len).count();
+        let long_words = positions.iter().filter(|&&p| p < len).count();
         assert!(
             (60..=180).contains(&long_words),
             "{long_words} pieces masked"
         );
-        assert_eq!(positions.iter().filter(|&&p| p as usize >= len).count(), 1);
+        assert_eq!(positions.iter().filter(|&&p| p >= len).count(), 1);
         // 80% of the chosen words read as the mask token.
         let masked = positions
             .iter()
-            .filter(|&&p| seqs[p as usize / len][p as usize % len] == 4)
+            .filter(|&&p| {
+                let (row, col) = at(p);
+                seqs[row][col] == 4
+            })
             .count();
         assert!(
             masked * 10 >= positions.len() * 6,

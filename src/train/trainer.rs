@@ -10,7 +10,8 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
 use super::data::{document_ranges, read_conll, LabelMap, ReadOptions, Sentence};
-use super::encoder::{f32_values, Tape, TokenClassifierNet};
+use super::encoder::Tape;
+use super::heads::{Slots, TokenClassifierNet};
 use super::metrics::{entity_types, keep_types, score, Scores};
 use super::optim::{check_loss, linear_schedule, Fit, Param};
 use crate::error::{Error, Result};
@@ -368,13 +369,10 @@ struct Run {
     params: Vec<Param>,
     net: BertForTokenClassification,
     frozen: Weights,
-    /// The training path: every parameter's tensor in its slot order, the
-    /// slot of each of `params`, gradient buffers (empty when frozen) and
-    /// the activations of a step.
+    /// The training path: the net, the tensors it reads with their
+    /// gradients, and a step's activations.
     fast: TokenClassifierNet,
-    slots: Vec<Tensor>,
-    slot_of: Vec<usize>,
-    grads: Vec<Vec<f32>>,
+    slots: Slots,
     tape: Tape,
 }
 
@@ -400,37 +398,8 @@ impl Run {
             live.insert(name, var.as_tensor().clone());
             params.push(Param::new(name.to_string(), var));
         }
+        let slots = Slots::new(&parameter_shapes(&cfg, labels.len()), &mut live, &params)?;
         let net = BertForTokenClassification::load(&live, &cfg, labels.len())?;
-        let shapes = parameter_shapes(&cfg, labels.len());
-        let mut slots = Vec::with_capacity(shapes.len());
-        let mut grads = Vec::with_capacity(shapes.len());
-        for (name, dims) in &shapes {
-            let t = live.get(name, dims)?;
-            let trained = params.iter().any(|p| &p.name == name);
-            // Frozen tensors are read as f32 too (a base may store f16).
-            let t = if trained {
-                t
-            } else {
-                let t = t.to_dtype(DType::F32)?.contiguous()?;
-                live.insert(name.clone(), t.clone());
-                t
-            };
-            grads.push(if trained {
-                vec![0.0; t.elem_count()]
-            } else {
-                Vec::new()
-            });
-            slots.push(t);
-        }
-        let slot_of = params
-            .iter()
-            .map(|p| {
-                shapes
-                    .iter()
-                    .position(|(n, _)| *n == p.name)
-                    .expect("a parameter's slot")
-            })
-            .collect();
         Ok(Run {
             fast: TokenClassifierNet::new(&cfg, labels.len()),
             cfg,
@@ -440,38 +409,26 @@ impl Run {
             net,
             frozen: live,
             slots,
-            slot_of,
-            grads,
             tape: Tape::default(),
         })
     }
 
-    /// One training step on `batch`: the loss, with the gradients in `self.grads`.
+    /// One training step on `batch`: the loss, with the gradients kept for
+    /// [`Run::update`].
     fn step(&mut self, examples: &[Example], batch: &[usize], seed: u64) -> Result<f32> {
         let seqs: Vec<&[u32]> = batch.iter().map(|&i| examples[i].ids.as_slice()).collect();
         let targets: Vec<&[i64]> = batch
             .iter()
             .map(|&i| examples[i].targets.as_slice())
             .collect();
-        for g in &mut self.grads {
-            g.fill(0.0);
-        }
-        let guards: Vec<_> = self.slots.iter().map(|t| t.storage_and_layout()).collect();
-        let mut w = Vec::with_capacity(guards.len());
-        for (storage, layout) in &guards {
-            w.push(f32_values(storage, layout)?);
-        }
-        self.fast
-            .step(&w, &seqs, &targets, seed, &mut self.tape, &mut self.grads)
+        let (fast, tape) = (&self.fast, &mut self.tape);
+        self.slots
+            .with_values(|w, grads| fast.step(w, &seqs, &targets, seed, tape, grads))
     }
 
     /// AdamW on the gradients of the last [`Run::step`].
     fn update(&mut self, fit: &Fit, lr: f64, step: u64) -> Result<()> {
-        let grads: Vec<Option<&[f32]>> = self
-            .slot_of
-            .iter()
-            .map(|&s| Some(self.grads[s].as_slice()))
-            .collect();
+        let grads = self.slots.param_grads(&self.params, |_| true);
         fit.update_from(&mut self.params, &grads, lr, step)
     }
 
