@@ -70,6 +70,11 @@ def parse_args():
     p.add_argument("--seed", type=int, default=42, help="shuffling and initialization seed (default: 42)")
     p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"],
                    help="transformers attention implementation (default: sdpa)")
+    p.add_argument("--task", default="ner", choices=["ner", "mlm"],
+                   help="ner: token classification as `arabic-ner train`; mlm: masked-LM "
+                        "steps as `arabic-ner pretrain --context 0` (default: %(default)s)")
+    p.add_argument("--mask-prob", type=float, default=0.15,
+                   help="mlm: share of words masked (default: %(default)s)")
     p.add_argument("--json", help="write the results as JSON to this file")
     return p.parse_args()
 
@@ -120,6 +125,44 @@ def make_examples(sentences, tokenizer, mapping, max_pieces):
     return examples
 
 
+def make_mlm_examples(sentences, tokenizer, max_pieces):
+    """Windows ``(ids, first pieces of words)`` as ``arabic-ner pretrain --context 0`` builds them."""
+    examples = []
+    for words, _ in sentences:
+        normed = [common.strip_marks(w) for w in words]
+        pieces = tokenizer(normed, add_special_tokens=False)["input_ids"]
+        pieces = [p or [tokenizer.unk_token_id] for p in pieces]
+        wins = common.build_windows(pieces, max_pieces, 0, tokenizer.cls_token_id,
+                                    tokenizer.sep_token_id)
+        for _, ids, first in wins:
+            if first:
+                examples.append((ids, first))
+    return examples
+
+
+def mask_words(examples, batch, width, prob, mask_id, first_piece, vocab, rng):
+    """Whole words masked as pretrain masks them (each with ``prob``, at least one a
+    window; 80% the mask token, 10% a random piece, 10% kept): the masked input and
+    the flat positions (``row * width + col``) and original ids of the masked pieces."""
+    seqs, positions, targets = [], [], []
+    for row, i in enumerate(batch):
+        ids, first = examples[i]
+        seq = list(ids)
+        chosen = [k for k in range(len(first)) if rng.random() < prob] or [rng.randrange(len(first))]
+        for k in chosen:
+            end = first[k + 1] if k + 1 < len(first) else len(ids) - 1
+            how = rng.random()
+            for p in range(first[k], end):
+                positions.append(row * width + p)
+                targets.append(ids[p])
+                if how < 0.8:
+                    seq[p] = mask_id
+                elif how < 0.9:
+                    seq[p] = rng.randrange(first_piece, vocab)
+        seqs.append(seq)
+    return seqs, positions, targets
+
+
 def make_batches(examples, batch_size, seed):
     """Shuffled, sorted by length within pools of 50 batches, batches shuffled."""
     rng = random.Random(seed)
@@ -162,31 +205,61 @@ def main():
     t = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     sentences = read_conll(common.cli_path(args.data))
-    examples = make_examples(sentences, tokenizer, mapping, args.max_length)
+    if args.task == "mlm":
+        examples = make_mlm_examples(sentences, tokenizer, args.max_length)
+    else:
+        examples = make_examples(sentences, tokenizer, mapping, args.max_length)
     prep = time.perf_counter() - t
     t = time.perf_counter()
-    model = BertForTokenClassification.from_pretrained(
-        str(base), num_labels=len(common.LABELS), id2label=dict(enumerate(common.LABELS)),
-        label2id={label: i for i, label in enumerate(common.LABELS)},
-        attn_implementation=args.attn)
+    if args.task == "mlm":
+        from transformers import BertForMaskedLM
+
+        model = BertForMaskedLM.from_pretrained(str(base), attn_implementation=args.attn)
+        # As pretrain: the word embeddings (also the output matrix) stay fixed.
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    else:
+        model = BertForTokenClassification.from_pretrained(
+            str(base), num_labels=len(common.LABELS), id2label=dict(enumerate(common.LABELS)),
+            label2id={label: i for i, label in enumerate(common.LABELS)},
+            attn_implementation=args.attn)
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
     load = time.perf_counter() - t
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else tokenizer.pad_token_id
     batches = make_batches(examples, args.batch_size, args.seed)
+    mask_rng = random.Random(args.seed + 1)
+    specials = max(tokenizer.cls_token_id, tokenizer.sep_token_id, pad, tokenizer.unk_token_id) + 1
 
-    print(f"base: {base} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, "
-          f"attention {args.attn})")
+    print(f"task {args.task}; base: {base} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M "
+          f"parameters, attention {args.attn})")
     print(f"data: {args.data}: {len(sentences)} sentences, {len(examples)} windows "
           f"(prepared in {prep:.1f} s); model loaded in {load:.1f} s")
     print(f"batch {args.batch_size}, threads {args.threads}, steps {args.steps}")
     steps = []
     for step, batch in enumerate(batches[:args.steps], 1):
         start = time.perf_counter()
-        ids, mask, labels, real, padded = collate(examples, batch, pad)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        if args.task == "mlm":
+            width = max(len(examples[i][0]) for i in batch)
+            seqs, positions, targets = mask_words(examples, batch, width, args.mask_prob,
+                                                  tokenizer.mask_token_id, specials,
+                                                  model.config.vocab_size, mask_rng)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, seq in enumerate(seqs):
+                ids[row, :len(seq)] = torch.tensor(seq)
+                mask[row, :len(seq)] = 1
+            real, padded = int(mask.sum()), ids.numel()
+            # The head reads the masked positions only (the faster form).
+            hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            picked = hidden.reshape(-1, hidden.shape[-1])[torch.tensor(positions)]
+            logits = model.cls(picked)
+            loss = torch.nn.functional.cross_entropy(logits, torch.tensor(targets))
+        else:
+            ids, mask, labels, real, padded = collate(examples, batch, pad)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         seconds = time.perf_counter() - start

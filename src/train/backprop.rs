@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use crate::model::bert::Dropout;
 use crate::model::config::Activation;
 use crate::model::packed::kernels::{erf, exp};
+use crate::model::simd::dispatch;
 
 /// Rows a parallel task takes at a time.
 const ROWS_PER_TASK: usize = 16;
@@ -318,51 +319,59 @@ pub(crate) fn layer_norm_backward(
 pub(crate) fn activate(x: &[f32], y: &mut [f32], act: Activation) {
     y.par_chunks_mut(4096)
         .zip(x.par_chunks(4096))
-        .for_each(|(y, x)| {
-            for (y, &v) in y.iter_mut().zip(x) {
-                *y = match act {
-                    Activation::Gelu => 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2)),
-                    Activation::GeluTanh => {
-                        let u = 0.797_884_6 * (v + 0.044_715 * v * v * v);
-                        0.5 * v * (1.0 + tanh(u))
-                    }
-                    Activation::Relu => v.max(0.0),
-                };
-            }
-        });
+        .for_each(|(y, x)| activate_chunk(x, y, act));
 }
 
 /// `dx = dy · act'(x)`, in place in `dy`.
 pub(crate) fn activate_backward(x: &[f32], dy: &mut [f32], act: Activation) {
     dy.par_chunks_mut(4096)
         .zip(x.par_chunks(4096))
-        .for_each(|(dy, x)| {
-            for (d, &v) in dy.iter_mut().zip(x) {
-                let slope = match act {
-                    Activation::Gelu => {
-                        let cdf = 0.5 * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
-                        let pdf = 0.398_942_3 * exp(-0.5 * v * v);
-                        cdf + v * pdf
-                    }
-                    Activation::GeluTanh => {
-                        let u = 0.797_884_6 * (v + 0.044_715 * v * v * v);
-                        let t = tanh(u);
-                        let du = 0.797_884_6 * (1.0 + 3.0 * 0.044_715 * v * v);
-                        0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du
-                    }
-                    Activation::Relu => {
-                        if v > 0.0 {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    }
-                };
-                *d *= slope;
-            }
-        });
+        .for_each(|(dy, x)| activate_backward_chunk(x, dy, act));
 }
 
+dispatch! {
+    fn activate_chunk(x: &[f32], y: &mut [f32], act: Activation) = activate_chunk_impl
+}
+dispatch! {
+    fn activate_backward_chunk(x: &[f32], dy: &mut [f32], act: Activation) = activate_backward_chunk_impl
+}
+
+#[inline(always)]
+fn activate_chunk_impl(x: &[f32], y: &mut [f32], act: Activation) {
+    for (y, &v) in y.iter_mut().zip(x) {
+        *y = match act {
+            Activation::Gelu => 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2)),
+            Activation::GeluTanh => {
+                let u = 0.797_884_6 * (v + 0.044_715 * v * v * v);
+                0.5 * v * (1.0 + tanh(u))
+            }
+            Activation::Relu => v.max(0.0),
+        };
+    }
+}
+
+#[inline(always)]
+fn activate_backward_chunk_impl(x: &[f32], dy: &mut [f32], act: Activation) {
+    for (d, &v) in dy.iter_mut().zip(x) {
+        let slope = match act {
+            Activation::Gelu => {
+                let cdf = 0.5 * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
+                let pdf = 0.398_942_3 * exp(-0.5 * v * v);
+                cdf + v * pdf
+            }
+            Activation::GeluTanh => {
+                let u = 0.797_884_6 * (v + 0.044_715 * v * v * v);
+                let t = tanh(u);
+                let du = 0.797_884_6 * (1.0 + 3.0 * 0.044_715 * v * v);
+                0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du
+            }
+            Activation::Relu => (v > 0.0) as u8 as f32,
+        };
+        *d *= slope;
+    }
+}
+
+#[inline(always)]
 fn tanh(u: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * u) + 1.0)
 }

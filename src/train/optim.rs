@@ -8,6 +8,8 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, InplaceOp1, Layout, Var};
 use rayon::prelude::*;
+
+use crate::model::simd::dispatch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -214,22 +216,48 @@ impl InplaceOp1 for Step<'_> {
             candle_core::bail!("adamw-step: size mismatch");
         }
         // Each value on its own: chunks on any thread give the same result.
+        let c = Coefs {
+            lr: self.lr,
+            scale: self.scale,
+            bc1: self.bc1,
+            bc2: self.bc2,
+            decay: self.decay,
+            hp: self.hp,
+        };
         theta
             .par_chunks_mut(CHUNK)
             .zip(g.par_chunks(CHUNK))
             .zip(m.par_chunks_mut(CHUNK))
             .zip(v.par_chunks_mut(CHUNK))
-            .for_each(|(((theta, g), m), v)| {
-                let hp = self.hp;
-                for i in 0..theta.len() {
-                    let gi = g[i] * self.scale;
-                    m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
-                    v[i] = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
-                    let update = (m[i] / self.bc1) / ((v[i] / self.bc2).sqrt() + hp.eps);
-                    theta[i] -= self.lr * (update + self.decay * theta[i]);
-                }
-            });
+            .for_each(|(((theta, g), m), v)| adamw_chunk(theta, g, m, v, c));
         Ok(())
+    }
+}
+
+/// What one update multiplies by.
+#[derive(Clone, Copy)]
+struct Coefs {
+    lr: f32,
+    scale: f32,
+    bc1: f32,
+    bc2: f32,
+    decay: f32,
+    hp: AdamW,
+}
+
+dispatch! {
+    fn adamw_chunk(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coefs) = adamw_chunk_impl
+}
+
+#[inline(always)]
+fn adamw_chunk_impl(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coefs) {
+    let hp = c.hp;
+    for i in 0..theta.len() {
+        let gi = g[i] * c.scale;
+        m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
+        v[i] = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
+        let update = (m[i] / c.bc1) / ((v[i] / c.bc2).sqrt() + hp.eps);
+        theta[i] -= c.lr * (update + c.decay * theta[i]);
     }
 }
 
