@@ -1,6 +1,7 @@
 //! Matrix products on the encoder's shapes: f32 (the `gemm` crate, as the
-//! f32 path runs it), candle's quantized Q8_0 product, and the int8 kernels
-//! of `arabic_ner::model::int8`, one and two threads.
+//! f32 path runs it, and `arabic_ner::model::sgemm`, the AVX-512 product
+//! training runs), candle's quantized Q8_0 product, and the int8 kernels of
+//! `arabic_ner::model::int8`, one and two threads.
 //!
 //! ```sh
 //! cargo bench --bench products
@@ -13,6 +14,7 @@
 use std::time::Instant;
 
 use arabic_ner::model::int8::{Int8Matrix, Kernel};
+use arabic_ner::model::sgemm;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
@@ -82,6 +84,49 @@ fn f32_product(x: &[f32], w: &[f32], y: &mut [f32], rows: usize, k: usize, n: us
     }
 }
 
+/// The same product by `model::sgemm` (NaN where AVX-512 is missing).
+#[allow(clippy::too_many_arguments)]
+fn f32_sgemm(
+    reps: usize,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [f32],
+    rows: usize,
+    k: usize,
+    n: usize,
+    par: bool,
+) -> f64 {
+    if !sgemm::available() {
+        return f64::NAN;
+    }
+    best(reps, || {
+        // SAFETY: AVX-512 is there; x is rows × k, w (n × k) read as its
+        // transpose, y rows × n, all within the slices.
+        unsafe {
+            sgemm::product(
+                rows,
+                n,
+                k,
+                sgemm::Strided {
+                    ptr: x.as_ptr(),
+                    rs: k,
+                    cs: 1,
+                },
+                sgemm::Strided {
+                    ptr: w.as_ptr(),
+                    rs: 1,
+                    cs: k,
+                },
+                y.as_mut_ptr(),
+                n,
+                false,
+                1.0,
+                par,
+            )
+        }
+    })
+}
+
 fn main() -> candle_core::Result<()> {
     let mut rows = 1024;
     let mut reps = 10;
@@ -99,8 +144,16 @@ fn main() -> candle_core::Result<()> {
         rayon::current_num_threads()
     );
     println!(
-        "{:<14} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "GFLOP/s", "f32 1t", "f32 2t", "Q8_0 2t", "int8 1t", "int8 2t", "int8/f32"
+        "{:<14} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "GFLOP/s",
+        "f32 1t",
+        "f32 2t",
+        "sgemm 1t",
+        "sgemm 2t",
+        "Q8_0 2t",
+        "int8 1t",
+        "int8 2t",
+        "int8/f32"
     );
     for &(name, k, n) in SHAPES {
         let x = values(rows * k, 1);
@@ -109,6 +162,8 @@ fn main() -> candle_core::Result<()> {
         let flop = 2.0 * (rows * k * n) as f64 / 1e9;
         let f1 = flop / best(reps, || f32_product(&x, &w, &mut y, rows, k, n, false));
         let f2 = flop / best(reps, || f32_product(&x, &w, &mut y, rows, k, n, true));
+        let s1 = flop / f32_sgemm(reps, &x, &w, &mut y, rows, k, n, false);
+        let s2 = flop / f32_sgemm(reps, &x, &w, &mut y, rows, k, n, true);
         let wt = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu)?;
         let q = QMatMul::from_qtensor(QTensor::quantize(&wt, GgmlDType::Q8_0)?)?;
         let xt = Tensor::from_vec(x.clone(), (rows, k), &Device::Cpu)?;
@@ -126,7 +181,7 @@ fn main() -> candle_core::Result<()> {
         let i1 = flop / best(reps, || m.accumulate(&x, &mut y, false, false));
         let i2 = flop / best(reps, || m.accumulate(&x, &mut y, true, false));
         println!(
-            "{name:<14} {f1:>8.1} {f2:>8.1} {c2:>8.1} {i1:>8.1} {i2:>8.1} {:>7.2}x",
+            "{name:<14} {f1:>8.1} {f2:>8.1} {s1:>9.1} {s2:>9.1} {c2:>8.1} {i1:>8.1} {i2:>8.1} {:>7.2}x",
             i2 / f2
         );
     }

@@ -16,6 +16,13 @@ from the base model (default: the project's base folder) is trained on
 - AdamW (lr 1.5e-4, weight decay 0.01), gradients clipped to norm 1.0,
   dropout on, ``torch.set_num_threads(--threads)`` (2).
 
+``--task mlm`` times masked-LM steps instead, as ``arabic-ner pretrain
+--context 0 --head-steps 0`` runs them: ``BertForMaskedLM`` from the same
+base (a fresh head when the base has none), the word embeddings (also the
+output matrix) fixed, whole words masked (15%, at least one a window; 80%
+the mask token, 10% a random piece, 10% kept), the head run on the masked
+positions only and the loss over them.
+
 It prints each step and tokens/s counted two ways: ``unpadded`` counts the
 real positions of every window (with ``<s>``/``</s>``), which is what
 ``arabic-ner train`` reports as tok/s; ``padded`` counts every position of
@@ -30,6 +37,12 @@ The matching Rust figure comes from the trainer's own log, for example::
         --train ../shared/data/anercorp/train.txt --map PERS=PER,MIS=MISC,GPE=LOC \\
         --batch-size 16 --max-steps 20 --out /tmp/train-speed
 
+and for masked-LM steps::
+
+    target/release/arabic-ner --threads 2 pretrain --base ../base/e5-small-compact \\
+        --conll ../shared/data/anercorp/train.txt --context 0 --head-steps 0 \\
+        --lr 1.5e-4 --batch-size 16 --max-steps 20 --out /tmp/pretrain-speed
+
 Setup (once, from the repository root)::
 
     python3 -m venv .venv
@@ -38,6 +51,7 @@ Setup (once, from the repository root)::
 Run::
 
     .venv/bin/python bench/train_speed.py --steps 20
+    .venv/bin/python bench/train_speed.py --task mlm --steps 20
     .venv/bin/python bench/train_speed.py --base base/e5-small-ar --threads 2 --json /tmp/ts.json
 """
 

@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod hub;
 pub mod int8;
 pub mod packed;
+pub mod sgemm;
 pub mod simd;
 pub mod tokenizer;
 pub mod weights;

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use crate::model::bert::Dropout;
 use crate::model::config::Activation;
 use crate::model::packed::kernels::{erf, exp};
+use crate::model::sgemm;
 use crate::model::simd::dispatch;
 
 /// Rows a parallel task takes at a time.
@@ -130,7 +131,33 @@ pub(crate) fn matmul(out: ViewMut, a: View, b: View, add: bool, alpha: f32, par:
         }
         return;
     }
-    let parallelism = match (par, rayon::current_num_threads()) {
+    let threads = rayon::current_num_threads();
+    if sgemm::available() && matches!(par, Par::All) && out.rows >= 12 && out.cols >= 16 {
+        let strided = |v: View| sgemm::Strided {
+            ptr: v.data.as_ptr(),
+            rs: v.rs,
+            cs: v.cs,
+        };
+        // SAFETY: the views were checked to lie inside their slices, `out`
+        // is borrowed mutably (so it aliases neither input) and holds
+        // `rows` rows of `cols` at stride `rs`.
+        unsafe {
+            sgemm::product(
+                out.rows,
+                out.cols,
+                a.cols,
+                strided(a),
+                strided(b),
+                out.data.as_mut_ptr(),
+                out.rs,
+                add,
+                alpha,
+                matches!(par, Par::All) && threads > 1,
+            )
+        };
+        return;
+    }
+    let parallelism = match (par, threads) {
         (Par::All, n) if n > 1 => Parallelism::Rayon(n),
         _ => Parallelism::None,
     };

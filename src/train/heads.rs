@@ -8,7 +8,7 @@ use super::backprop::{
     activate, activate_backward, add_column_sums, apply_mask, layer_norm, layer_norm_backward,
     linear, linear_backward, matmul, stream_seed, Par, View, ViewMut,
 };
-use super::encoder::{f32_values, pair, Dense, Encoder, Tape, SITE_HEAD};
+use super::encoder::{f32_values, fill, pair, Dense, Encoder, Tape, SITE_HEAD};
 use super::optim::Param;
 use crate::error::{Error, Result};
 use crate::model::bert::{parameter_shapes, MLM_HEAD};
@@ -180,11 +180,14 @@ impl TokenClassifierNet {
         x.extend_from_slice(&tape.out);
         let site = stream_seed(seed, SITE_HEAD);
         enc.dropout(&mut x, &mut tape.head_keep, self.p_classifier, site);
-        let mut logits = vec![0f32; t * c];
+        let mut logits = std::mem::take(&mut tape.head_logits);
+        fill(&mut logits, t * c);
         linear(&x, w[self.classifier.w], w[self.classifier.b], &mut logits);
         let (loss, _) = cross_entropy(&mut logits, c, &flat)?;
 
-        let mut dh = vec![0f32; t * h];
+        // The encoder's backward pass hands this buffer back to the tape.
+        let mut dh = std::mem::take(&mut tape.scratch[7]);
+        fill(&mut dh, t * h);
         let g = pair(grads, self.classifier);
         linear_backward(
             &logits,
@@ -199,6 +202,7 @@ impl TokenClassifierNet {
             apply_mask(&mut dh, &tape.head_keep, keep);
         }
         tape.head_in = x;
+        tape.head_logits = logits;
         enc.backward(w, tape, dh, grads);
         Ok(loss)
     }
@@ -274,7 +278,8 @@ impl MaskedLmNet {
         let (mut y, mut xhat, mut rstd) = (vec![0f32; m * h], vec![0f32; m * h], vec![0f32; m]);
         let n = self.norm;
         layer_norm(&act, w[n.w], w[n.b], enc.eps, &mut y, &mut xhat, &mut rstd);
-        let mut logits = vec![0f32; m * v];
+        let mut logits = std::mem::take(&mut tape.head_logits);
+        fill(&mut logits, m * v);
         linear(&y, w[enc.word], w[self.bias], &mut logits);
         let targets: Vec<Option<usize>> = targets.iter().map(|&t| Some(t as usize)).collect();
         let (loss, hits) = cross_entropy(&mut logits, v, &targets)?;
@@ -309,8 +314,12 @@ impl MaskedLmNet {
             g,
             Some((&mut dpicked, false)),
         );
+        tape.head_logits = logits;
         if seed.is_some() {
-            let mut dout = vec![0f32; t * h];
+            // Zeroed: only the masked rows get a gradient.
+            let mut dout = std::mem::take(&mut tape.scratch[7]);
+            dout.clear();
+            dout.resize(t * h, 0.0);
             for (row, &p) in dpicked.chunks_exact(h).zip(positions) {
                 for (d, g) in dout[p * h..(p + 1) * h].iter_mut().zip(row) {
                     *d += g;
