@@ -20,8 +20,15 @@ fn config(act: &str, dropout: f64) -> BertConfig {
 
 /// Random parameters: values in (−0.5, 0.5), layer norms around 1.
 fn parameters(cfg: &BertConfig, labels: usize, seed: u64) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    random_values(parameter_shapes(cfg, labels), seed)
+}
+
+fn random_values(
+    shapes: Vec<(String, Vec<usize>)>,
+    seed: u64,
+) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let mut rng = Dropout::new(seed);
-    parameter_shapes(cfg, labels)
+    shapes
         .into_iter()
         .map(|(name, dims)| {
             let n: usize = dims.iter().product();
@@ -238,23 +245,7 @@ fn windows_longer_than_the_positions_and_unknown_pieces_are_errors() {
 fn masked_lm_loss_and_gradients_match_the_reference_graph() {
     use crate::model::bert::{BertModel, MaskedLmHead};
     let cfg = config("gelu", 0.0);
-    let mut shapes = MaskedLmNet::slot_shapes(&cfg);
-    let mut rng = Dropout::new(21);
-    let params: Vec<(String, Vec<usize>, Vec<f32>)> = shapes
-        .drain(..)
-        .map(|(name, dims)| {
-            let n: usize = dims.iter().product();
-            let base = if name.contains("LayerNorm.weight") {
-                1.0
-            } else {
-                0.0
-            };
-            let v = (0..n)
-                .map(|_| base + ((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5))
-                .collect();
-            (name, dims, v)
-        })
-        .collect();
+    let params = random_values(MaskedLmNet::slot_shapes(&cfg), 21);
     let (seqs, _) = windows();
     // Positions into the windows laid end to end: 5 + 9 + 3 pieces.
     let positions = [1usize, 3, 6, 9, 10, 15];
