@@ -696,7 +696,7 @@ pub(crate) mod kernels {
 
     /// Sum of `f(v)` with eight running totals, so the loop vectorizes.
     #[inline(always)]
-    fn sum_of(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    pub fn sum_of(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
         let mut acc = [0f32; 8];
         let chunks = x.chunks_exact(8);
         let rest: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();

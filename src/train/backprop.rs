@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::model::bert::Dropout;
 use crate::model::config::Activation;
-use crate::model::packed::kernels::{erf, exp};
+use crate::model::packed::kernels::{erf, exp, sum_of};
 use crate::model::sgemm;
 use crate::model::simd::dispatch;
 
@@ -273,12 +273,11 @@ pub(crate) fn layer_norm(
                 .zip(rstd.iter_mut())
                 .zip(x.chunks_exact(h))
             {
-                let mean = sum(x) / h as f32;
-                let mut var = 0.0;
+                let mean = sum_of(x, |v| v) / h as f32;
                 for (xh, &v) in xh.iter_mut().zip(x) {
                     *xh = v - mean;
                 }
-                var += sum_sq(xh);
+                let var = sum_of(xh, |v| v * v);
                 let inv = 1.0 / (var / h as f32 + eps).sqrt();
                 *r = inv;
                 for (((y, xh), w), b) in y.iter_mut().zip(xh.iter_mut()).zip(w).zip(b) {
@@ -456,28 +455,4 @@ pub(crate) fn softmax_rows_backward(p: &[f32], dp: &mut [f32], n: usize) {
             *d = p * (*d - dot);
         }
     }
-}
-
-fn sum(x: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for i in 0..8 {
-            acc[i] += c[i];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
-fn sum_sq(x: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-    for c in chunks {
-        for i in 0..8 {
-            acc[i] += c[i] * c[i];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
 }

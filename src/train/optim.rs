@@ -99,28 +99,9 @@ impl Fit {
         (per_epoch, total, stop_at)
     }
 
-    /// One AdamW update at `lr` from `grads`, clipped to the global norm;
-    /// `step` counts from 1. Parameters without a gradient are left alone.
-    pub fn update(
-        &self,
-        params: &mut [Param],
-        grads: &candle_core::backprop::GradStore,
-        lr: f64,
-        step: u64,
-    ) -> Result<()> {
-        let mut owned = Vec::with_capacity(params.len());
-        for p in params.iter() {
-            owned.push(match grads.get(p.var.as_tensor()) {
-                Some(g) => Some(g.flatten_all()?.to_vec1::<f32>()?),
-                None => None,
-            });
-        }
-        let slices: Vec<Option<&[f32]>> = owned.iter().map(|g| g.as_deref()).collect();
-        self.update_from(params, &slices, lr, step)
-    }
-
-    /// [`Fit::update`] from gradients given as slices, `grads[i]` for
-    /// `params[i]` (`None`: no gradient, the parameter is left alone).
+    /// One AdamW update at `lr`, clipped to the global norm; `step` counts
+    /// from 1. `grads[i]` is the gradient of `params[i]` (`None`: no
+    /// gradient, the parameter is left alone).
     pub fn update_from(
         &self,
         params: &mut [Param],
