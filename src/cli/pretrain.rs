@@ -99,6 +99,7 @@ pub fn run(a: PretrainArgs) -> Result<()> {
             loss,
             lr,
             tokens_per_sec,
+            ..
         } => {
             if step % 50 == 0 || step == total {
                 eprintln!(

@@ -276,6 +276,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 epoch,
                 loss,
                 lr,
+                tokens,
+                seconds,
                 tokens_per_sec,
             } => {
                 let msg = format!(
@@ -285,7 +287,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 let _ = writeln!(
                     log,
                     "{}",
-                    serde_json::json!({"step": step, "epoch": epoch + 1, "loss": loss, "lr": lr, "tokens_per_sec": tokens_per_sec})
+                    serde_json::json!({"step": step, "epoch": epoch + 1, "loss": loss, "lr": lr, "tokens": tokens, "seconds": seconds, "tokens_per_sec": tokens_per_sec})
                 );
                 match &bar {
                     Some(b) => {

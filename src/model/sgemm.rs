@@ -80,44 +80,88 @@ pub unsafe fn product(
         return;
     }
     let panels = n.div_ceil(NR);
-    with_buffer(&PACKED_B, panels * NR * KC.min(k.max(1)), |packed_b| {
-        let c = Out(c);
-        for k0 in (0..k.max(1)).step_by(KC) {
-            let kc = KC.min(k - k0.min(k));
-            let first = k0 == 0;
+    // Rounds of KC terms; a product over no terms still runs one (empty)
+    // round, which writes `c` (or leaves it, when adding).
+    let rounds = k.div_ceil(KC).max(1);
+    let kc_of = |r: usize| KC.min(k - (r * KC).min(k));
+    // Tasks: blocks of MC rows times groups of panels, enough of them that
+    // the threads end together; each runs all its rounds in order, so an
+    // element's sum does not depend on the split.
+    let row_blocks = m.div_ceil(MC);
+    let threads = if parallel {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let groups = if threads > 1 {
+        (4 * threads).div_ceil(row_blocks).clamp(1, panels)
+    } else {
+        1
+    };
+    let per_group = panels.div_ceil(groups);
+    let groups = panels.div_ceil(per_group);
+    with_buffer(&PACKED_B, panels * NR * k.max(1), |packed_b| {
+        // B whole, round after round, panel after panel.
+        let mut regions = Vec::with_capacity(rounds);
+        let mut rest = &mut packed_b[..];
+        for r in 0..rounds {
+            let (region, tail) = rest.split_at_mut(panels * NR * kc_of(r));
+            regions.push((r, region));
+            rest = tail;
+        }
+        let pack = |(r, region): (usize, &mut [f32])| {
+            let kc = kc_of(r);
             if kc > 0 {
-                pack_b(b, k0, kc, n, packed_b);
+                for (p, panel) in region.chunks_exact_mut(NR * kc).enumerate() {
+                    pack_b(b, r * KC, kc, p * NR, NR.min(n - p * NR), panel);
+                }
             }
-            let packed_b = &*packed_b;
-            let run = |r0: usize| {
-                let mc = MC.min(m - r0);
-                with_buffer(&PACKED_A, mc.div_ceil(MR) * MR * kc.max(1), |packed_a| {
-                    if kc > 0 {
-                        pack_a(a, r0, mc, k0, kc, packed_a);
-                    }
-                    for p in 0..panels {
-                        let c0 = p * NR;
-                        let cols = NR.min(n - c0);
-                        let bp = &packed_b[p * NR * kc..(p + 1) * NR * kc];
-                        for t in 0..mc.div_ceil(MR) {
-                            let rows = MR.min(mc - t * MR);
-                            let ap = &packed_a[t * MR * kc..(t + 1) * MR * kc];
-                            let dst = c.at((r0 + t * MR) * ldc + c0);
-                            let keep = add || !first;
-                            tile(kc, ap, bp, dst, ldc, rows, cols, alpha, keep);
+        };
+        if threads > 1 && panels * k >= 64 * KC {
+            regions.into_par_iter().for_each(pack);
+        } else {
+            regions.into_iter().for_each(pack);
+        }
+        let packed_b = &*packed_b;
+        let c = Out(c);
+        let run = |task: usize| {
+            let (block, group) = (task / groups, task % groups);
+            let r0 = block * MC;
+            let mc = MC.min(m - r0);
+            let first_panel = group * per_group;
+            let last_panel = panels.min(first_panel + per_group);
+            with_buffer(
+                &PACKED_A,
+                mc.div_ceil(MR) * MR * KC.min(k.max(1)),
+                |packed_a| {
+                    for r in 0..rounds {
+                        let (k0, kc) = (r * KC, kc_of(r));
+                        let packed_a = &mut packed_a[..mc.div_ceil(MR) * MR * kc];
+                        if kc > 0 {
+                            pack_a(a, r0, mc, k0, kc, packed_a);
+                        }
+                        let round = &packed_b[k0 * panels * NR..];
+                        let keep = add || r > 0;
+                        for p in first_panel..last_panel {
+                            let c0 = p * NR;
+                            let cols = NR.min(n - c0);
+                            let bp = &round[p * NR * kc..(p + 1) * NR * kc];
+                            for t in 0..mc.div_ceil(MR) {
+                                let rows = MR.min(mc - t * MR);
+                                let ap = &packed_a[t * MR * kc..(t + 1) * MR * kc];
+                                let dst = c.at((r0 + t * MR) * ldc + c0);
+                                tile(kc, ap, bp, dst, ldc, rows, cols, alpha, keep);
+                            }
                         }
                     }
-                });
-            };
-            let starts = (0..m).step_by(MC);
-            if parallel && m > MC {
-                starts.collect::<Vec<_>>().into_par_iter().for_each(run);
-            } else {
-                starts.for_each(run);
-            }
-            if k == 0 {
-                break;
-            }
+                },
+            );
+        };
+        let tasks = row_blocks * groups;
+        if threads > 1 && tasks > 1 {
+            (0..tasks).into_par_iter().for_each(run);
+        } else {
+            (0..tasks).for_each(run);
         }
     });
 }
@@ -148,27 +192,19 @@ fn with_buffer<R>(
     })
 }
 
-/// `B[k0..k0+kc, ..n]` as panels of `NR` columns, each `kc × NR`, zero-padded.
-unsafe fn pack_b(b: Strided, k0: usize, kc: usize, n: usize, out: &mut [f32]) {
-    for (p, panel) in out
-        .chunks_exact_mut(NR * kc)
-        .take(n.div_ceil(NR))
-        .enumerate()
-    {
-        let c0 = p * NR;
-        let cols = NR.min(n - c0);
-        for kk in 0..kc {
-            let row = &mut panel[kk * NR..(kk + 1) * NR];
-            let src = b.ptr.add((k0 + kk) * b.rs + c0 * b.cs);
-            if b.cs == 1 {
-                std::ptr::copy_nonoverlapping(src, row.as_mut_ptr(), cols);
-            } else {
-                for (j, v) in row.iter_mut().enumerate().take(cols) {
-                    *v = *src.add(j * b.cs);
-                }
+/// `B[k0..k0+kc, c0..c0+cols]` as one panel, `kc × NR`, zero-padded.
+unsafe fn pack_b(b: Strided, k0: usize, kc: usize, c0: usize, cols: usize, panel: &mut [f32]) {
+    for kk in 0..kc {
+        let row = &mut panel[kk * NR..(kk + 1) * NR];
+        let src = b.ptr.add((k0 + kk) * b.rs + c0 * b.cs);
+        if b.cs == 1 {
+            std::ptr::copy_nonoverlapping(src, row.as_mut_ptr(), cols);
+        } else {
+            for (j, v) in row.iter_mut().enumerate().take(cols) {
+                *v = *src.add(j * b.cs);
             }
-            row[cols..].fill(0.0);
         }
+        row[cols..].fill(0.0);
     }
 }
 

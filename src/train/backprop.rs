@@ -192,8 +192,12 @@ pub(crate) fn matmul(out: ViewMut, a: View, b: View, add: bool, alpha: f32, par:
 pub(crate) fn linear(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
     let (out, inp) = (b.len(), w.len() / b.len().max(1));
     let rows = x.len() / inp.max(1);
-    for row in y.chunks_exact_mut(out) {
-        row.copy_from_slice(b);
+    if out > 0 {
+        y.par_chunks_mut(out * ROWS_PER_TASK).for_each(|rows| {
+            for row in rows.chunks_exact_mut(out) {
+                row.copy_from_slice(b);
+            }
+        });
     }
     matmul(
         ViewMut::new(y, rows, out),
@@ -241,10 +245,59 @@ pub(crate) fn linear_backward(
     }
 }
 
-/// Sum of each column of `x` (`rows × cols`) added into `acc`, in row order.
+/// Rows a parallel column sum takes at a time. The partial sums are added
+/// in chunk order, so the result does not depend on the number of threads.
+const SUM_ROWS: usize = 64;
+
+/// Sum of each column of `x` (`rows × cols`) added into `acc`.
 pub(crate) fn add_column_sums(x: &[f32], acc: &mut [f32]) {
-    for row in x.chunks_exact(acc.len()) {
-        for (a, v) in acc.iter_mut().zip(row) {
+    let cols = acc.len();
+    if cols == 0 {
+        return;
+    }
+    let partial: Vec<Vec<f32>> = x
+        .par_chunks(cols * SUM_ROWS)
+        .map(|rows| {
+            let mut s = vec![0f32; cols];
+            for row in rows.chunks_exact(cols) {
+                for (a, v) in s.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            s
+        })
+        .collect();
+    for s in partial {
+        for (a, v) in acc.iter_mut().zip(&s) {
+            *a += v;
+        }
+    }
+}
+
+/// `dw += Σ dy·x̂` and `db += Σ dy` over the rows (as [`add_column_sums`]).
+fn add_norm_grads(dy: &[f32], xhat: &[f32], dw: &mut [f32], db: &mut [f32]) {
+    let h = dw.len();
+    let partial: Vec<Vec<f32>> = dy
+        .par_chunks(h * SUM_ROWS)
+        .zip(xhat.par_chunks(h * SUM_ROWS))
+        .map(|(dy, xhat)| {
+            let mut s = vec![0f32; 2 * h];
+            let (sw, sb) = s.split_at_mut(h);
+            for (dy, xh) in dy.chunks_exact(h).zip(xhat.chunks_exact(h)) {
+                for j in 0..h {
+                    sw[j] += dy[j] * xh[j];
+                    sb[j] += dy[j];
+                }
+            }
+            s
+        })
+        .collect();
+    for s in partial {
+        let (sw, sb) = s.split_at(h);
+        for (a, v) in dw.iter_mut().zip(sw) {
+            *a += v;
+        }
+        for (a, v) in db.iter_mut().zip(sb) {
             *a += v;
         }
     }
@@ -301,12 +354,7 @@ pub(crate) fn layer_norm_backward(
 ) {
     let h = w.len();
     if let Some((dw, db)) = grads {
-        for (dy, xh) in dy.chunks_exact(h).zip(xhat.chunks_exact(h)) {
-            for j in 0..h {
-                dw[j] += dy[j] * xh[j];
-                db[j] += dy[j];
-            }
-        }
+        add_norm_grads(dy, xhat, dw, db);
     }
     dx.par_chunks_mut(h * ROWS_PER_TASK)
         .zip(dy.par_chunks(h * ROWS_PER_TASK))
@@ -438,6 +486,66 @@ pub(crate) fn apply_mask(x: &mut [f32], keep: &[u8], scale: f32) {
                 *v *= k as f32 * scale;
             }
         });
+}
+
+/// Dropout then a residual sum, rows in parallel: `x = x · mask · scale +
+/// residual`, drawing the mask (`keep`, rows `row_len` wide, as
+/// [`draw_mask`] draws it) when `p > 0`.
+pub(crate) fn dropout_add(
+    x: &mut [f32],
+    keep: &mut [u8],
+    row_len: usize,
+    p: f32,
+    seed: u64,
+    residual: &[f32],
+) {
+    let n = row_len * ROWS_PER_TASK;
+    let scale = 1.0 / (1.0 - p);
+    if p > 0.0 {
+        x.par_chunks_mut(n)
+            .zip(keep.par_chunks_mut(n))
+            .zip(residual.par_chunks(n))
+            .enumerate()
+            .for_each(|(c, ((x, keep), res))| {
+                for (r, row) in keep.chunks_mut(row_len).enumerate() {
+                    draw(row, p, stream_seed(seed, (c * ROWS_PER_TASK + r) as u64));
+                }
+                for ((v, &k), &r) in x.iter_mut().zip(keep.iter()).zip(res) {
+                    *v *= k as f32 * scale;
+                    *v += r;
+                }
+            });
+    } else {
+        x.par_chunks_mut(n)
+            .zip(residual.par_chunks(n))
+            .for_each(|(x, res)| {
+                for (v, &r) in x.iter_mut().zip(res) {
+                    *v += r;
+                }
+            });
+    }
+}
+
+/// `copy = x`, then `x *= mask · scale` when a mask is given: a gradient
+/// that goes both through a residual (as it is) and a dropout.
+pub(crate) fn fork_masked(x: &mut [f32], copy: &mut [f32], mask: Option<(&[u8], f32)>) {
+    const CHUNK: usize = 4096;
+    match mask {
+        Some((keep, scale)) => x
+            .par_chunks_mut(CHUNK)
+            .zip(copy.par_chunks_mut(CHUNK))
+            .zip(keep.par_chunks(CHUNK))
+            .for_each(|((x, copy), k)| {
+                for ((v, c), &k) in x.iter_mut().zip(copy.iter_mut()).zip(k) {
+                    *c = *v;
+                    *v *= k as f32 * scale;
+                }
+            }),
+        None => x
+            .par_chunks_mut(CHUNK)
+            .zip(copy.par_chunks_mut(CHUNK))
+            .for_each(|(x, copy)| copy.copy_from_slice(x)),
+    }
 }
 
 /// Softmax of each row (`n` wide) of `x` scaled by `scale`, in place.

@@ -16,9 +16,9 @@
 use rayon::prelude::*;
 
 use super::backprop::{
-    activate, activate_backward, apply_mask, draw, draw_mask, layer_norm, layer_norm_backward,
-    linear, linear_backward, matmul, softmax_rows, softmax_rows_backward, stream_seed, Par, View,
-    ViewMut,
+    activate, activate_backward, apply_mask, draw, draw_mask, dropout_add, fork_masked, layer_norm,
+    layer_norm_backward, linear, linear_backward, matmul, softmax_rows, softmax_rows_backward,
+    stream_seed, Par, View, ViewMut,
 };
 use crate::error::{Error, Result};
 use crate::model::config::{Activation, BertConfig};
@@ -105,6 +105,12 @@ impl Tape {
 /// are not zeroed again: every buffer sized this way is written whole
 /// before it is read, and zeroing them all cost a tenth of a step.
 pub(crate) fn fill<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+    if n > v.capacity() {
+        // A new allocation: growing in place would copy values nobody
+        // reads, and the headroom spares the next, slightly larger batch
+        // another round of page faults.
+        *v = Vec::with_capacity(n + n / 4);
+    }
     v.truncate(n);
     v.resize(n, T::default());
 }
@@ -153,6 +159,11 @@ pub struct Encoder {
     layers: Vec<LayerSlots>,
     max_positions: usize,
     vocab: usize,
+}
+
+thread_local! {
+    /// A task's attention scratch: dropped probabilities, their gradient.
+    static SCRATCH: std::cell::RefCell<[Vec<f32>; 2]> = const { std::cell::RefCell::new([Vec::new(), Vec::new()]) };
 }
 
 /// Dropout sites of one step, each with its own stream.
@@ -256,12 +267,16 @@ impl Encoder {
         let [sum, ..] = &mut tape.scratch;
         fill(sum, t * h);
         let (word, pos, typ) = (w[self.word], w[self.position], &w[self.token_type][..h]);
-        for ((row, &id), &p) in sum.chunks_exact_mut(h).zip(&tape.ids).zip(&tape.positions) {
-            let (wr, pr) = (&word[id as usize * h..][..h], &pos[p * h..][..h]);
-            for j in 0..h {
-                row[j] = wr[j] + pr[j] + typ[j];
-            }
-        }
+        sum.par_chunks_mut(h)
+            .zip(tape.ids.par_iter())
+            .zip(tape.positions.par_iter())
+            .with_min_len(16)
+            .for_each(|((row, &id), &p)| {
+                let (wr, pr) = (&word[id as usize * h..][..h], &pos[p * h..][..h]);
+                for j in 0..h {
+                    row[j] = wr[j] + pr[j] + typ[j];
+                }
+            });
         let x0 = &mut tape.layers[0].x;
         fill(x0, t * h);
         fill(&mut tape.emb_xhat, t * h);
@@ -293,6 +308,16 @@ impl Encoder {
             self.layer_forward(l, w, this, &tape.spans, &tape.prob_off, seed, p, out);
         }
         Ok(())
+    }
+
+    /// Dropout on `x`, then `residual` added.
+    fn dropout_add(&self, x: &mut [f32], keep: &mut Vec<u8>, p: f32, seed: u64, residual: &[f32]) {
+        if p > 0.0 {
+            fill(keep, x.len());
+        } else {
+            keep.clear();
+        }
+        dropout_add(x, keep, self.hidden, p, seed, residual);
     }
 
     pub(crate) fn dropout(&self, x: &mut [f32], keep: &mut Vec<u8>, p: f32, seed: u64) {
@@ -336,15 +361,8 @@ impl Encoder {
         let mut r1 = std::mem::take(&mut t.sum);
         fill(&mut r1, tokens * h);
         linear(&t.ctx, w[s.o.w], w[s.o.b], &mut r1);
-        self.dropout(
-            &mut r1,
-            &mut t.keep1,
-            p_hidden,
-            stream_seed(seed, layer_site(l, 1)),
-        );
-        for (a, x) in r1.iter_mut().zip(&t.x) {
-            *a += x;
-        }
+        let site = stream_seed(seed, layer_site(l, 1));
+        self.dropout_add(&mut r1, &mut t.keep1, p_hidden, site, &t.x);
         fill(&mut t.y1, tokens * h);
         fill(&mut t.xhat1, tokens * h);
         fill(&mut t.rstd1, tokens);
@@ -366,15 +384,8 @@ impl Encoder {
         activate(&t.pre, &mut t.act, self.act);
         let mut r2 = r1;
         linear(&t.act, w[s.out.w], w[s.out.b], &mut r2);
-        self.dropout(
-            &mut r2,
-            &mut t.keep2,
-            p_hidden,
-            stream_seed(seed, layer_site(l, 2)),
-        );
-        for (a, y) in r2.iter_mut().zip(&t.y1) {
-            *a += y;
-        }
+        let site = stream_seed(seed, layer_site(l, 2));
+        self.dropout_add(&mut r2, &mut t.keep2, p_hidden, site, &t.y1);
         fill(out, tokens * h);
         fill(&mut t.xhat2, tokens * h);
         fill(&mut t.rstd2, tokens);
@@ -434,28 +445,27 @@ impl Encoder {
                 Par::One,
             );
             softmax_rows(pr, n, 1.0);
-            let mut dropped;
-            let pv: &[f32] = if p > 0.0 {
-                let kp = unsafe { keep.slice(off, n * n) };
-                draw(kp, p, stream_seed(seed, task as u64));
-                let s = Self::keep_scale(p);
-                dropped = pr.to_vec();
-                for (x, &k) in dropped.iter_mut().zip(kp.iter()) {
-                    *x *= k as f32 * s;
-                }
-                &dropped
-            } else {
-                pr
-            };
-            let c = unsafe { ctx.slice(0, ctx_len) };
-            matmul(
-                ViewMut::block(c, n, d, h, col),
-                View::new(pv, n, n),
-                View::block(v, n, d, h, col),
-                false,
-                1.0,
-                Par::One,
-            );
+            SCRATCH.with_borrow_mut(|[dropped, _]| {
+                let pv: &[f32] = if p > 0.0 {
+                    let kp = unsafe { keep.slice(off, n * n) };
+                    draw(kp, p, stream_seed(seed, task as u64));
+                    let s = Self::keep_scale(p);
+                    dropped.clear();
+                    dropped.extend(pr.iter().zip(kp.iter()).map(|(&x, &k)| x * (k as f32 * s)));
+                    dropped
+                } else {
+                    pr
+                };
+                let c = unsafe { ctx.slice(0, ctx_len) };
+                matmul(
+                    ViewMut::block(c, n, d, h, col),
+                    View::new(pv, n, n),
+                    View::block(v, n, d, h, col),
+                    false,
+                    1.0,
+                    Par::One,
+                );
+            });
         });
     }
 
@@ -535,10 +545,7 @@ impl Encoder {
         // Output norm; the residual passes its gradient to y1 as it is.
         let n = s.out_norm;
         layer_norm_backward(dout, &t.xhat2, &t.rstd2, w[n.w], pair(grads, n), dr, false);
-        dy1.copy_from_slice(dr);
-        if p_hidden > 0.0 {
-            apply_mask(dr, &t.keep2, hs);
-        }
+        fork_masked(dr, dy1, (p_hidden > 0.0).then_some((&t.keep2[..], hs)));
         linear_backward(
             dr,
             &t.act,
@@ -560,10 +567,7 @@ impl Encoder {
         // Attention norm; the residual passes its gradient to x as it is.
         let n = s.attn_norm;
         layer_norm_backward(dy1, &t.xhat1, &t.rstd1, w[n.w], pair(grads, n), dr, false);
-        dx.copy_from_slice(dr);
-        if p_hidden > 0.0 {
-            apply_mask(dr, &t.keep1, hs);
-        }
+        fork_masked(dr, dx, (p_hidden > 0.0).then_some((&t.keep1[..], hs)));
         linear_backward(
             dr,
             &t.ctx,
@@ -618,60 +622,63 @@ impl Encoder {
             let col = start * h + head * d;
             let probs = &t.probs[off..off + n * n];
             let keep = (p > 0.0).then(|| &t.attn_keep[off..off + n * n]);
-            let dropped: Vec<f32> = match keep {
-                Some(k) => probs
-                    .iter()
-                    .zip(k)
-                    .map(|(&x, &k)| x * k as f32 * ks)
-                    .collect(),
-                None => probs.to_vec(),
-            };
-            // SAFETY: rows `start..start + n`, columns of `head`: this task's alone.
-            let (gq, gk, gv) = unsafe { (gq.slice(0, len), gk.slice(0, len), gv.slice(0, len)) };
-            let dc = View::block(dctx, n, d, h, col);
-            // dV = P̃ᵀ·dC
-            matmul(
-                ViewMut::block(gv, n, d, h, col),
-                View::new(&dropped, n, n).t(),
-                dc,
-                false,
-                1.0,
-                Par::One,
-            );
-            // dP̃ = dC·Vᵀ, then through the dropout and the softmax.
-            let mut ds = vec![0f32; n * n];
-            matmul(
-                ViewMut::new(&mut ds, n, n),
-                dc,
-                View::block(&t.v, n, d, h, col).t(),
-                false,
-                1.0,
-                Par::One,
-            );
-            if let Some(k) = keep {
-                for (x, &k) in ds.iter_mut().zip(k) {
-                    *x *= k as f32 * ks;
+            SCRATCH.with_borrow_mut(|[dropped, ds]| {
+                let dropped: &[f32] = match keep {
+                    Some(k) => {
+                        dropped.clear();
+                        dropped.extend(probs.iter().zip(k).map(|(&x, &k)| x * k as f32 * ks));
+                        dropped
+                    }
+                    None => probs,
+                };
+                // SAFETY: rows `start..start + n`, columns of `head`: this task's alone.
+                let (gq, gk, gv) =
+                    unsafe { (gq.slice(0, len), gk.slice(0, len), gv.slice(0, len)) };
+                let dc = View::block(dctx, n, d, h, col);
+                // dV = P̃ᵀ·dC
+                matmul(
+                    ViewMut::block(gv, n, d, h, col),
+                    View::new(&dropped, n, n).t(),
+                    dc,
+                    false,
+                    1.0,
+                    Par::One,
+                );
+                // dP̃ = dC·Vᵀ, then through the dropout and the softmax.
+                fill(ds, n * n);
+                matmul(
+                    ViewMut::new(ds, n, n),
+                    dc,
+                    View::block(&t.v, n, d, h, col).t(),
+                    false,
+                    1.0,
+                    Par::One,
+                );
+                if let Some(k) = keep {
+                    for (x, &k) in ds.iter_mut().zip(k) {
+                        *x *= k as f32 * ks;
+                    }
                 }
-            }
-            softmax_rows_backward(probs, &mut ds, n);
-            // S = scale·Q·Kᵀ: dQ = scale·dS·K, dK = scale·dSᵀ·Q.
-            let dsv = View::new(&ds, n, n);
-            matmul(
-                ViewMut::block(gq, n, d, h, col),
-                dsv,
-                View::block(&t.k, n, d, h, col),
-                false,
-                scale,
-                Par::One,
-            );
-            matmul(
-                ViewMut::block(gk, n, d, h, col),
-                dsv.t(),
-                View::block(&t.q, n, d, h, col),
-                false,
-                scale,
-                Par::One,
-            );
+                softmax_rows_backward(probs, ds, n);
+                // S = scale·Q·Kᵀ: dQ = scale·dS·K, dK = scale·dSᵀ·Q.
+                let dsv = View::new(ds, n, n);
+                matmul(
+                    ViewMut::block(gq, n, d, h, col),
+                    dsv,
+                    View::block(&t.k, n, d, h, col),
+                    false,
+                    scale,
+                    Par::One,
+                );
+                matmul(
+                    ViewMut::block(gk, n, d, h, col),
+                    dsv.t(),
+                    View::block(&t.q, n, d, h, col),
+                    false,
+                    scale,
+                    Par::One,
+                );
+            });
         });
     }
 }

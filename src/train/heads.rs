@@ -3,6 +3,7 @@
 //! step's loss and adds its gradients, the encoder's included.
 
 use candle_core::{DType, Tensor};
+use rayon::prelude::*;
 
 use super::backprop::{
     activate, activate_backward, add_column_sums, apply_mask, layer_norm, layer_norm_backward,
@@ -73,9 +74,10 @@ impl Slots {
         &mut self,
         f: impl FnOnce(&[&[f32]], &mut [Vec<f32>]) -> Result<R>,
     ) -> Result<R> {
-        for g in &mut self.grads {
-            g.fill(0.0);
-        }
+        self.grads
+            .par_iter_mut()
+            .flat_map(|g| g.par_chunks_mut(1 << 16))
+            .for_each(|c| c.fill(0.0));
         let guards: Vec<_> = self
             .tensors
             .iter()

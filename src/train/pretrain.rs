@@ -92,6 +92,10 @@ pub enum PretrainEvent {
         total: u64,
         loss: f32,
         lr: f64,
+        /// Pieces in this step's windows, and the step's wall time.
+        tokens: u64,
+        seconds: f64,
+        /// Pieces a second over the steps so far (their time only).
         tokens_per_sec: f64,
     },
     Epoch {
@@ -343,7 +347,8 @@ pub fn pretrain(
     let mut step = 0u64;
     let mut tokens_done = 0u64;
     let mut last_loss = 0f32;
-    let train_start = Instant::now();
+    // Time spent in steps: the rate leaves out the saves.
+    let mut step_seconds = 0f64;
     for epoch in 0..opts.fit.epochs {
         let epoch_start = Instant::now();
         let batches = make_batches(
@@ -353,6 +358,7 @@ pub fn pretrain(
         );
         let (mut loss_sum, mut loss_n, mut hits, mut masked) = (0f64, 0usize, 0u64, 0u64);
         for batch in &batches {
+            let step_start = Instant::now();
             let mut rng = Dropout::new(derive_seed(opts.fit.seed, 3, step));
             let b = mask_batch(&examples, batch, opts.mask_prob, ids, &mut rng)?;
             // While the head learns alone, the encoder runs without dropout
@@ -377,11 +383,14 @@ pub fn pretrain(
                 !head_only || MLM_HEAD.contains(&p.name.as_str())
             });
             opts.fit.update_from(&mut params, &grads, lr, step + 1)?;
+            let seconds = step_start.elapsed().as_secs_f64();
+            step_seconds += seconds;
             step += 1;
-            tokens_done += batch
+            let tokens = batch
                 .iter()
                 .map(|&i| examples[i].ids.len() as u64)
                 .sum::<u64>();
+            tokens_done += tokens;
             loss_sum += loss_v as f64;
             loss_n += 1;
             last_loss = loss_v;
@@ -390,7 +399,9 @@ pub fn pretrain(
                 total,
                 loss: loss_v,
                 lr,
-                tokens_per_sec: tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9),
+                tokens,
+                seconds,
+                tokens_per_sec: tokens_done as f64 / step_seconds.max(1e-9),
             });
             if interrupt.load(Ordering::SeqCst) {
                 save(&live)?;
@@ -418,7 +429,7 @@ pub fn pretrain(
     Ok(PretrainReport {
         steps: step,
         seconds: t0.elapsed().as_secs_f64(),
-        tokens_per_sec: tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9),
+        tokens_per_sec: tokens_done as f64 / step_seconds.max(1e-9),
         last_loss,
     })
 }

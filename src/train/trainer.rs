@@ -154,6 +154,12 @@ pub enum Event {
         epoch: usize,
         loss: f32,
         lr: f64,
+        /// Pieces in this step's batch.
+        tokens: u64,
+        /// Wall time of this step (forward, backward, update).
+        seconds: f64,
+        /// Pieces a second over the steps so far (their time only:
+        /// checkpoints and dev evaluations are not counted).
         tokens_per_sec: f64,
     },
     /// After each epoch's dev evaluation.
@@ -676,7 +682,8 @@ pub fn train(
     });
     let pad = cfg.pad_token_id;
     let mut tokens_done = 0u64;
-    let train_start = Instant::now();
+    // Time spent in steps: the rate leaves out checkpoints and evaluations.
+    let mut step_seconds = 0f64;
     let mut last_loss = 0f32;
 
     // An epoch whose batches are all done but that was not closed (a kill
@@ -693,27 +700,32 @@ pub fn train(
         let mut loss_sum = 0f64;
         let mut loss_n = 0usize;
         for (bi, batch) in batches.iter().enumerate().skip(state.batch_in_epoch) {
+            let step_start = Instant::now();
             let loss_v = run.step(&examples, batch, derive_seed(opts.fit.seed, 2, state.step))?;
             let lr = linear_schedule(opts.fit.lr, state.step, warmup, total);
             check_loss(loss_v, state.step + 1, lr)?;
             run.update(&opts.fit, lr, state.step + 1)?;
+            let seconds = step_start.elapsed().as_secs_f64();
+            step_seconds += seconds;
             state.step += 1;
             state.batch_in_epoch = bi + 1;
-            tokens_done += batch
+            let tokens = batch
                 .iter()
                 .map(|&i| examples[i].ids.len() as u64)
                 .sum::<u64>();
+            tokens_done += tokens;
             loss_sum += loss_v as f64;
             loss_n += 1;
             last_loss = loss_v;
-            let tps = tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9);
             on_event(Event::Step {
                 step: state.step,
                 total,
                 epoch: state.epoch,
                 loss: loss_v,
                 lr,
-                tokens_per_sec: tps,
+                tokens,
+                seconds,
+                tokens_per_sec: tokens_done as f64 / step_seconds.max(1e-9),
             });
             let stop = interrupt.load(Ordering::SeqCst);
             let limit = state.step >= stop_at && state.step < total;
@@ -793,7 +805,7 @@ pub fn train(
         best_dev_f1: state.best_dev_f1,
         steps: state.step,
         seconds: secs,
-        tokens_per_sec: tokens_done as f64 / train_start.elapsed().as_secs_f64().max(1e-9),
+        tokens_per_sec: tokens_done as f64 / step_seconds.max(1e-9),
     })
 }
 
