@@ -12,7 +12,8 @@ from the base model (default: the project's base folder) is trained on
 - labels mapped as the default model's training does (PERS=PER, MIS=MISC,
   GPE=LOC, anything outside the 11 labels = O);
 - batches of ``--batch-size`` (16) windows: shuffled, sorted by length within
-  pools of 50 batches, then the batches shuffled;
+  pools of 50 batches, then the batches shuffled, with arabic-ner's generator
+  and seed, so that step N here runs the windows of ``arabic-ner train``'s step N;
 - AdamW (lr 1.5e-4, weight decay 0.01), gradients clipped to norm 1.0,
   dropout on, ``torch.set_num_threads(--threads)`` (2).
 
@@ -177,9 +178,43 @@ def mask_words(examples, batch, width, prob, mask_id, first_piece, vocab, rng):
     return seqs, positions, targets
 
 
+M64 = (1 << 64) - 1
+
+
+class XorShift:
+    """arabic-ner's generator (splitmix64-seeded xorshift64*), so that the
+    batches here are the very batches ``arabic-ner train`` runs."""
+
+    def __init__(self, seed):
+        z = (seed + 0x9E3779B97F4A7C15) & M64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        self.state = (z ^ (z >> 31)) | 1
+
+    def next(self):
+        x = self.state
+        x ^= x >> 12
+        x ^= (x << 25) & M64
+        x ^= x >> 27
+        self.state = x
+        return (x * 0x2545F4914F6CDD1D) & M64
+
+    def shuffle(self, v):
+        for i in range(len(v) - 1, 0, -1):
+            j = self.next() % (i + 1)
+            v[i], v[j] = v[j], v[i]
+
+
+def derive_seed(seed, a, b):
+    rot = ((b << 32) | (b >> 32)) & M64
+    return ((seed * 0x9E3779B97F4A7C15) & M64) ^ ((a * 0xC2B2AE3D27D4EB4F) & M64) ^ rot
+
+
 def make_batches(examples, batch_size, seed):
-    """Shuffled, sorted by length within pools of 50 batches, batches shuffled."""
-    rng = random.Random(seed)
+    """As ``arabic-ner train`` makes the first epoch's batches: shuffled,
+    sorted by length within pools of 50 batches, batches shuffled, with the
+    same generator and seed, so both run the same windows step by step."""
+    rng = XorShift(derive_seed(seed, 1, 0))
     order = list(range(len(examples)))
     rng.shuffle(order)
     pool = batch_size * 50

@@ -94,7 +94,7 @@ pub unsafe fn product(
         1
     };
     let groups = if threads > 1 {
-        (4 * threads).div_ceil(row_blocks).clamp(1, panels)
+        (16 * threads).div_ceil(row_blocks).clamp(1, panels)
     } else {
         1
     };

@@ -104,15 +104,24 @@ impl Tape {
 /// Sizes a buffer to `n` values for a step. Values kept from the last step
 /// are not zeroed again: every buffer sized this way is written whole
 /// before it is read, and zeroing them all cost a tenth of a step.
-pub(crate) fn fill<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+pub(crate) fn fill<T: Copy + Default + Send>(v: &mut Vec<T>, n: usize) {
     if n > v.capacity() {
-        // A new allocation: growing in place would copy values nobody
-        // reads, and the headroom spares the next, slightly larger batch
-        // another round of page faults.
-        *v = Vec::with_capacity(n + n / 4);
+        // A new allocation: growing in place would copy values nobody reads.
+        *v = Vec::with_capacity(n);
     }
     v.truncate(n);
-    v.resize(n, T::default());
+    let old = v.len();
+    // The new values are written by every thread (the first touch of
+    // fresh pages is most of the cost).
+    v.spare_capacity_mut()[..n - old]
+        .par_chunks_mut(1 << 14)
+        .for_each(|c| {
+            for x in c {
+                x.write(T::default());
+            }
+        });
+    // SAFETY: the `n - old` values past the length were just written.
+    unsafe { v.set_len(n) };
 }
 
 /// A pointer that parallel tasks writing disjoint parts may share.
