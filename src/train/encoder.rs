@@ -647,7 +647,7 @@ impl Encoder {
                 // dV = P̃ᵀ·dC
                 matmul(
                     ViewMut::block(gv, n, d, h, col),
-                    View::new(&dropped, n, n).t(),
+                    View::new(dropped, n, n).t(),
                     dc,
                     false,
                     1.0,
