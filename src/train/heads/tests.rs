@@ -324,3 +324,60 @@ fn masked_lm_loss_and_gradients_match_the_reference_graph() {
         assert_close(&format!("masked LM {}", p.0), g, &r);
     }
 }
+
+#[test]
+fn a_step_gives_the_same_numbers_on_any_number_of_threads() {
+    // Enough pieces for several row blocks of a product and several chunks
+    // of the column sums, and products wide enough for the packed kernel.
+    let cfg: BertConfig = serde_json::from_str(
+        r#"{"vocab_size": 40, "hidden_size": 32, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "intermediate_size": 80,
+            "max_position_embeddings": 64, "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+            "layer_norm_eps": 1e-5}"#,
+    )
+    .unwrap();
+    let params = parameters(&cfg, 3, 5);
+    let net = TokenClassifierNet::new(&cfg, 3);
+    let mut rng = Dropout::new(11);
+    let seqs: Vec<Vec<u32>> = (0..14)
+        .map(|i| {
+            (0..10 + 3 * i)
+                .map(|_| (rng.next_u64() % 40) as u32)
+                .collect()
+        })
+        .collect();
+    let targets: Vec<Vec<i64>> = seqs
+        .iter()
+        .map(|s| s.iter().map(|&id| id as i64 % 4 - 1).collect())
+        .collect();
+    let seqs: Vec<&[u32]> = seqs.iter().map(|s| s.as_slice()).collect();
+    let targets: Vec<&[i64]> = targets.iter().map(|s| s.as_slice()).collect();
+    let w: Vec<&[f32]> = params.iter().map(|p| p.2.as_slice()).collect();
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut grads: Vec<Vec<f32>> = params.iter().map(|p| vec![0.0; p.2.len()]).collect();
+            let mut tape = Tape::default();
+            let loss = net
+                .step(&w, &seqs, &targets, 3, &mut tape, &mut grads)
+                .unwrap();
+            (loss, grads)
+        })
+    };
+    let (one, g1) = run(1);
+    for threads in [2, 3] {
+        let (many, g) = run(threads);
+        assert_eq!(one.to_bits(), many.to_bits(), "{threads} threads");
+        for ((a, b), p) in g1.iter().zip(&g).zip(&params) {
+            assert!(
+                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{}: {threads} threads",
+                p.0
+            );
+        }
+    }
+}
