@@ -4,11 +4,12 @@
 //! f32 kernels on 256-bit vectors on stable Rust; on a processor with two
 //! 512-bit FMA units that is half the arithmetic it could do. Training
 //! spends most of its time in these products, so this is the classic
-//! packed product (Goto's): `B` packed a block of `k` at a time into panels
-//! 32 columns wide, `A` into panels 12 rows tall, and a 12 × 32 kernel that
-//! keeps its 24 sums in registers. Threads take blocks of rows; every
-//! element sums its `k` terms in the same order whatever the threads, so
-//! results repeat exactly.
+//! packed product (Goto's): `B` packed whole, in blocks of 256 terms, into
+//! panels 32 columns wide, `A` a block at a time into panels 12 rows tall,
+//! and a 12 × 32 kernel that keeps its 24 sums in registers. Tasks take
+//! blocks of rows times groups of panels, many more than threads so that
+//! the threads end together; every element sums its `k` terms in the same
+//! order whatever the split, so results repeat exactly.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
