@@ -249,24 +249,36 @@ pub(crate) fn linear_backward(
 /// in chunk order, so the result does not depend on the number of threads.
 const SUM_ROWS: usize = 64;
 
+/// Partial sums of `width` values over each chunk of `SUM_ROWS` of `rows`
+/// rows (`f` adds rows `range` into its slice), in chunk order.
+fn chunk_sums(
+    rows: usize,
+    width: usize,
+    f: impl Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
+) -> Vec<Vec<f32>> {
+    (0..rows.div_ceil(SUM_ROWS))
+        .into_par_iter()
+        .map(|c| {
+            let mut s = vec![0f32; width];
+            f(c * SUM_ROWS..rows.min((c + 1) * SUM_ROWS), &mut s);
+            s
+        })
+        .collect()
+}
+
 /// Sum of each column of `x` (`rows × cols`) added into `acc`.
 pub(crate) fn add_column_sums(x: &[f32], acc: &mut [f32]) {
     let cols = acc.len();
     if cols == 0 {
         return;
     }
-    let partial: Vec<Vec<f32>> = x
-        .par_chunks(cols * SUM_ROWS)
-        .map(|rows| {
-            let mut s = vec![0f32; cols];
-            for row in rows.chunks_exact(cols) {
-                for (a, v) in s.iter_mut().zip(row) {
-                    *a += v;
-                }
+    let partial = chunk_sums(x.len() / cols, cols, |rows, s| {
+        for row in x[rows.start * cols..rows.end * cols].chunks_exact(cols) {
+            for (a, v) in s.iter_mut().zip(row) {
+                *a += v;
             }
-            s
-        })
-        .collect();
+        }
+    });
     for s in partial {
         for (a, v) in acc.iter_mut().zip(&s) {
             *a += v;
@@ -277,21 +289,19 @@ pub(crate) fn add_column_sums(x: &[f32], acc: &mut [f32]) {
 /// `dw += Σ dy·x̂` and `db += Σ dy` over the rows (as [`add_column_sums`]).
 fn add_norm_grads(dy: &[f32], xhat: &[f32], dw: &mut [f32], db: &mut [f32]) {
     let h = dw.len();
-    let partial: Vec<Vec<f32>> = dy
-        .par_chunks(h * SUM_ROWS)
-        .zip(xhat.par_chunks(h * SUM_ROWS))
-        .map(|(dy, xhat)| {
-            let mut s = vec![0f32; 2 * h];
-            let (sw, sb) = s.split_at_mut(h);
-            for (dy, xh) in dy.chunks_exact(h).zip(xhat.chunks_exact(h)) {
-                for j in 0..h {
-                    sw[j] += dy[j] * xh[j];
-                    sb[j] += dy[j];
-                }
+    let partial = chunk_sums(dy.len() / h.max(1), 2 * h, |rows, s| {
+        let (sw, sb) = s.split_at_mut(h);
+        let span = rows.start * h..rows.end * h;
+        for (dy, xh) in dy[span.clone()]
+            .chunks_exact(h)
+            .zip(xhat[span].chunks_exact(h))
+        {
+            for j in 0..h {
+                sw[j] += dy[j] * xh[j];
+                sb[j] += dy[j];
             }
-            s
-        })
-        .collect();
+        }
+    });
     for s in partial {
         let (sw, sb) = s.split_at(h);
         for (a, v) in dw.iter_mut().zip(sw) {
